@@ -134,9 +134,7 @@ def decode(data: bytes, *, strict: bool = True) -> Any:
     if not data:
         raise DecodeError("empty input", offset=0)
     try:
-        value = cbor2.loads(
-            data, tag_hook=_tag_hook, allow_indefinite=False, allow_duplicate_keys=False
-        )
+        value = cbor2.loads(data, tag_hook=_tag_hook, allow_indefinite=False, allow_duplicate_keys=False)
     except DecodeError:
         raise
     except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as exc:

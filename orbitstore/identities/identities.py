@@ -41,9 +41,7 @@ class Identities:
         self._signers: dict[str, coincurve.PrivateKey] = {}
 
     @classmethod
-    async def open(
-        cls, *, keystore: MemoryKeyStore | None = None, storage: Storage | None = None
-    ) -> Identities:
+    async def open(cls, *, keystore: MemoryKeyStore | None = None, storage: Storage | None = None) -> Identities:
         """Create the service (an in-memory keystore when none is given)."""
         return cls(keystore=keystore if keystore is not None else MemoryKeyStore(), storage=storage)
 

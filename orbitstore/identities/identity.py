@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ class Identity:
     signatures: IdentitySignatures
     type: str
     hash: str
-    bytes: bytes
+    bytes: builtins.bytes
 
     @classmethod
     def build(cls, *, id: str, public_key: str, signatures: IdentitySignatures, type: str) -> Identity:
@@ -48,7 +49,7 @@ class Identity:
         return cls(id, public_key, signatures, type, block_cid(block), block)
 
     @classmethod
-    def decode(cls, block: bytes, *, expected_hash: str | None = None) -> Identity:
+    def decode(cls, block: builtins.bytes, *, expected_hash: str | None = None) -> Identity:
         """Decode and structurally check an identity block (signatures are checked by Identities)."""
         value: Any = decode(block)
         if not isinstance(value, dict):

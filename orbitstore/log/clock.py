@@ -44,4 +44,4 @@ def descending_id_key(clock_id: str) -> tuple[int, ...]:
     Each UTF-16 code unit is negated, and a final ``1`` makes a prefix sort after
     its extensions (so ``"ab"`` > ``"a"`` still holds once reversed).
     """
-    return tuple(-u for u in _utf16(clock_id)) + (1,)
+    return (*(-u for u in _utf16(clock_id)), 1)

@@ -8,6 +8,7 @@ stored in it.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +54,7 @@ class Entry:
     key: str
     identity: str
     sig: str
-    bytes: bytes
+    bytes: builtins.bytes
     v: int = ENTRY_VERSION
 
     # -- creation -------------------------------------------------------------------------------
@@ -113,7 +114,7 @@ class Entry:
     # -- decoding -------------------------------------------------------------------------------
 
     @classmethod
-    def decode(cls, block: bytes, *, strict: bool = True, expected_hash: str | None = None) -> Entry:
+    def decode(cls, block: builtins.bytes, *, strict: bool = True, expected_hash: str | None = None) -> Entry:
         """Decode an entry block. ``strict`` checks canonical DAG-CBOR (always, for peer input).
 
         Raises :class:`DecodeError` for malformed bytes or fields, and
@@ -163,11 +164,11 @@ class Entry:
 
     # -- views ----------------------------------------------------------------------------------
 
-    def encode(self) -> bytes:
+    def encode(self) -> builtins.bytes:
         """The stored block bytes."""
         return self.bytes
 
-    def signed_bytes(self) -> bytes:
+    def signed_bytes(self) -> builtins.bytes:
         """The bytes the signature covers (the six unsigned fields, re-encoded)."""
         return _unsigned_bytes(self.id, normalize(self.payload), list(self.next), list(self.refs), self.clock)
 

@@ -312,6 +312,10 @@ class Log:
         before anything is stored; one failure rejects the whole join and leaves
         the log unchanged.
         """
+        return bool(await self.join_entries(entry, fetch=fetch))
+
+    async def join_entries(self, entry: Entry, *, fetch: BlockFetcher | None = None) -> list[Entry]:
+        """Like :meth:`join_entry`, but return the entries that were added, parents first."""
         self._check_open()
         async with self._lock:
             return await self._join(entry, fetch)
@@ -336,9 +340,9 @@ class Log:
                 await self.identities.add_identity_block(block)
         return await entry.verify(self.identities)
 
-    async def _join(self, entry: Entry, fetch: BlockFetcher | None) -> bool:
+    async def _join(self, entry: Entry, fetch: BlockFetcher | None) -> list[Entry]:
         if await self.has(entry.hash):
-            return False
+            return []
         pending: dict[str, tuple[Entry, Identity]] = {entry.hash: (entry, await self._verify(entry, fetch))}
         wanted = [h for h in {*entry.next, *entry.refs} if h not in pending]
         sem = asyncio.Semaphore(_FETCH_CONCURRENCY)
@@ -381,7 +385,7 @@ class Log:
         self._heads = find_heads([*kept, entry])
         await save_heads(self.heads_storage, self._heads)
         await self._sync()
-        return True
+        return [e for e, _ in ordered]
 
     async def _sync(self) -> None:
         await self.entry_storage.sync()
@@ -419,9 +423,7 @@ class Log:
         await self.aclose()
 
 
-def _stable_ascending(
-    entries: list[Entry], key: Callable[[Entry], tuple[int, tuple[int, ...]]]
-) -> list[Entry]:
+def _stable_ascending(entries: list[Entry], key: Callable[[Entry], tuple[int, tuple[int, ...]]]) -> list[Entry]:
     """Ascending by clock like JS ``sort(LastWriteWins)``: stable for equal clocks.
 
     Our keys are descending (for min-heaps), so sort by the key reversed while

@@ -16,8 +16,7 @@ from orbitstore.errors import DecodeError, EncodeError
 from tests.conftest import VECTORS
 
 BLOCKS = {
-    cid: base64.b64decode(b64)
-    for cid, b64 in json.loads((VECTORS / "blocks.json").read_text())["blocks"].items()
+    cid: base64.b64decode(b64) for cid, b64 in json.loads((VECTORS / "blocks.json").read_text())["blocks"].items()
 }
 
 
@@ -31,7 +30,7 @@ def test_vector_blocks_roundtrip_and_hash(cid: str) -> None:
 
 
 def test_key_order_is_length_first() -> None:
-    assert encode({"bb": 1, "a": 2, "c": 3}) == bytes.fromhex("a3616102616303626262" "01")
+    assert encode({"bb": 1, "a": 2, "c": 3}) == bytes.fromhex("a361610261630362626201")
 
 
 @pytest.mark.parametrize(

@@ -101,9 +101,7 @@ async def test_forged_identity_fails_verification() -> None:
     good = await fixture_identity(ids, "userA")
     other = await fixture_identity(ids, "userB")
     fresh = await Identities.open()
-    forged = Identity.build(
-        id=good.id, public_key=other.public_key, signatures=other.signatures, type="publickey"
-    )
+    forged = Identity.build(id=good.id, public_key=other.public_key, signatures=other.signatures, type="publickey")
     assert not await fresh.verify_identity(forged)
     with pytest.raises(IdentityError):
         await fresh.add_identity_block(forged.bytes)

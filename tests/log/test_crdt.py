@@ -9,9 +9,7 @@ from orbitstore.log import Log
 from tests.log.helpers import new_log, users
 
 # (writer index, action): action None = append, otherwise join from that writer's replica
-steps = st.lists(
-    st.tuples(st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2))), min_size=1, max_size=25
-)
+steps = st.lists(st.tuples(st.integers(0, 2), st.one_of(st.none(), st.integers(0, 2))), min_size=1, max_size=25)
 
 
 async def _hashes(log: Log) -> list[str]:

@@ -33,12 +33,12 @@ async def test_payload_null_is_refused() -> None:
 async def test_heads_survive_reopen() -> None:
     ids, (a,) = await users("userA")
     entries, heads, index = MemoryStorage(), MemoryStorage(), MemoryStorage()
-    log = await Log.open(a, identities=ids, log_id="P", entry_storage=entries, heads_storage=heads,
-                         index_storage=index)
+    log = await Log.open(a, identities=ids, log_id="P", entry_storage=entries, heads_storage=heads, index_storage=index)
     for i in range(5):
         await log.append(i)
-    again = await Log.open(a, identities=ids, log_id="P", entry_storage=entries, heads_storage=heads,
-                           index_storage=index)
+    again = await Log.open(
+        a, identities=ids, log_id="P", entry_storage=entries, heads_storage=heads, index_storage=index
+    )
     assert [e.payload for e in await again.values()] == [0, 1, 2, 3, 4]
     e = await again.append(5)
     assert e.clock.time == 6

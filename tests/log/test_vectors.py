@@ -107,10 +107,24 @@ async def test_spec_keyvalue_chain_with_refs() -> None:
     first = await log.append({"op": "PUT", "key": "key1", "value": "value1"}, references_count=16)
     assert first.hash == "zdpuAwr2JfE9TNMoXwupvsssCzemc3g8MTKRfVTG7ZS5gH6md"
     log = await Log.open(a, identities=ids, log_id="keyvalue-AAA")
-    puts = [("key1", "init"), ("key2", True), ("key3", "hello"), ("key4", "friend"), ("key5", "12345"),
-            ("key6", "empty"), ("key7", "friend33")]
-    prefixes = ["zdpuAnpWUWQF", "zdpuAwTM75uy", "zdpuAvYtscmv", "zdpuAqAGnfa8", "zdpuAxHZs93Y", "zdpuAuGJ6Uon",
-                "zdpuAyi1oGLi"]
+    puts = [
+        ("key1", "init"),
+        ("key2", True),
+        ("key3", "hello"),
+        ("key4", "friend"),
+        ("key5", "12345"),
+        ("key6", "empty"),
+        ("key7", "friend33"),
+    ]
+    prefixes = [
+        "zdpuAnpWUWQF",
+        "zdpuAwTM75uy",
+        "zdpuAvYtscmv",
+        "zdpuAqAGnfa8",
+        "zdpuAxHZs93Y",
+        "zdpuAuGJ6Uon",
+        "zdpuAyi1oGLi",
+    ]
     hashes = []
     for (k, v), prefix in zip(puts, prefixes, strict=True):
         e = await log.append({"op": "PUT", "key": k, "value": v}, references_count=16)
