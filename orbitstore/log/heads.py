@@ -56,5 +56,11 @@ async def load_heads(storage: Storage) -> list[str]:
 
 async def save_heads(storage: Storage, heads: Iterable[HasNext]) -> None:
     """Store ``heads`` as OrbitDB's JSON heads record."""
-    record = [{"hash": h.hash, "next": list(h.next)} for h in heads]
-    await storage.put(HEADS_KEY, json.dumps(record, separators=(",", ":")).encode("utf-8"))
+    heads = list(heads)
+    if not all(h.hash.isalnum() and all(n.isalnum() for n in h.next) for h in heads):
+        plain = [{"hash": h.hash, "next": list(h.next)} for h in heads]
+        await storage.put(HEADS_KEY, json.dumps(plain, separators=(",", ":")).encode("utf-8"))
+        return
+    # CID strings need no JSON escaping; build the record directly (this runs on every append).
+    record = ",".join('{"hash":"%s","next":[%s]}' % (h.hash, ",".join('"%s"' % n for n in h.next)) for h in heads)
+    await storage.put(HEADS_KEY, f"[{record}]".encode())

@@ -297,6 +297,16 @@ class Log:
         if count <= 0 or n == 0:
             return []
         amount = count + n
+        if n == 1:
+            # Fast path: along a chain of single-parent entries the best-first walk is the chain itself.
+            chain = [heads[0].hash]
+            current: Entry | None = heads[0]
+            while current is not None and len(chain) < amount and len(current.next) == 1:
+                current = await self.get(current.next[0])
+                if current is not None:
+                    chain.append(current.hash)
+            if current is None or len(chain) >= amount or not current.next:
+                return chain[n:amount]
         hashes: list[str] = []
         async for e in self.traverse(heads, lambda _e: len(hashes) >= amount):
             hashes.append(e.hash)
