@@ -1,0 +1,108 @@
+// usage: node read.mjs <infile> [outfile]
+//
+// Reads a file of blocks written by someone else (orbitstore): {blocks: {cid: base64},
+// databases: [{address, heads: [cid…]}]}. Every block goes into a fresh offline Helia
+// blockstore; for each database JS OrbitDB 3.0.2 opens the address (manifest and access
+// controller come from those blocks), starts from an empty log and joins every head with
+// log.joinEntry, which fetches the whole history from the blockstore and verifies each entry
+// (log id, access controller canAppend with identity verification, signature) before it
+// accepts the head. Then it re-verifies every entry on its own and reports the log order, the
+// heads and all(). Output (dag-json) goes to outfile, or to stdout.
+import { checkCanonical, createOfflineIpfs, createPeer, describeDatabase, importBlocks, openOptions, stopIpfs, toDagJson } from './peer.mjs'
+import { Entry } from '@orbitdb/core'
+import { CID } from 'multiformats/cid'
+import { base58btc } from 'multiformats/bases/base58'
+import { readFile, writeFile } from 'node:fs/promises'
+
+const readDatabase = async (ipfs, reader, spec) => {
+  const result = { address: spec.address, verified: false }
+  let db
+  try {
+    db = await reader.orbitdb.open(spec.address, await openOptions())
+    if ((await db.log.values()).length !== 0) {
+      throw new Error('the reader log was not empty before the join')
+    }
+    // Record every entry the log's own join checks with the access controller.
+    const checked = new Map()
+    const canAppend = db.access.canAppend
+    db.access.canAppend = async (entry) => {
+      const ok = await canAppend(entry)
+      checked.set(entry.hash, ok)
+      return ok
+    }
+    for (const head of spec.heads) {
+      const bytes = await ipfs.blockstore.get(CID.parse(head, base58btc))
+      const entry = await Entry.decode(bytes)
+      if (entry.hash !== head) throw new Error(`head ${head} decodes to ${entry.hash}`)
+      await db.log.joinEntry(entry)
+    }
+    db.access.canAppend = canAppend
+    const described = await describeDatabase(db)
+    // Check every entry once more, outside the join: signature, then identity and access.
+    const failures = []
+    for (const { hash } of described.log) {
+      const entry = await db.log.get(hash)
+      const signature = await Entry.verify(reader.identities, entry)
+      const access = await db.access.canAppend(entry)
+      const identity = await reader.identities.getIdentity(entry.identity)
+      const keyBound = identity !== undefined && identity.publicKey === entry.key
+      if (!signature || !access || !keyBound || checked.get(hash) !== true) {
+        failures.push({ hash, signature, access, keyBound, checkedOnJoin: checked.get(hash) ?? null })
+      }
+    }
+    Object.assign(result, described, {
+      entries: described.log.length,
+      checkedOnJoin: checked.size,
+      failures,
+      verified: failures.length === 0 && checked.size === described.log.length
+    })
+  } catch (e) {
+    result.error = String(e && e.message ? e.message : e)
+  } finally {
+    if (db) await db.close()
+  }
+  return result
+}
+
+const main = async () => {
+  const [infile, outfile] = process.argv.slice(2)
+  if (!infile) {
+    console.error('usage: node read.mjs <infile> [outfile]')
+    process.exit(2)
+  }
+  const input = JSON.parse(await readFile(infile, 'utf8'))
+  const ipfs = await createOfflineIpfs()
+  const canonicalMismatches = await checkCanonical(input.blocks)
+  await importBlocks(ipfs, input.blocks)
+  const reader = await createPeer(ipfs, 'reader')
+  const databases = []
+  for (const spec of input.databases) {
+    databases.push(await readDatabase(ipfs, reader, spec))
+  }
+  await reader.stop()
+  await stopIpfs(ipfs)
+  const doc = {
+    generatedBy: 'read.mjs',
+    orbitdb: '3.0.2',
+    node: process.version,
+    blocks: Object.keys(input.blocks).length,
+    canonicalMismatches,
+    databases
+  }
+  const out = toDagJson(doc)
+  if (outfile) {
+    await writeFile(outfile, out)
+  } else {
+    process.stdout.write(out)
+    process.stdout.write('\n')
+  }
+}
+
+// OrbitDB's IPFSBlockStorage leaves a 30 s timer per put running: exit explicitly.
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e)
+    process.exit(1)
+  }
+)
