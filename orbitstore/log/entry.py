@@ -114,8 +114,17 @@ class Entry:
     # -- decoding -------------------------------------------------------------------------------
 
     @classmethod
-    def decode(cls, block: builtins.bytes, *, strict: bool = True, expected_hash: str | None = None) -> Entry:
+    def decode(
+        cls,
+        block: builtins.bytes,
+        *,
+        strict: bool = True,
+        expected_hash: str | None = None,
+        trusted_hash: str | None = None,
+    ) -> Entry:
         """Decode an entry block. ``strict`` checks canonical DAG-CBOR (always, for peer input).
+
+        ``trusted_hash`` is for blocks read back from this node's own store under that key.
 
         Raises :class:`DecodeError` for malformed bytes or fields, and
         :class:`~orbitstore.errors.VerifyError` (as ``DecodeError``'s sibling
@@ -146,7 +155,8 @@ class Entry:
             raise DecodeError("entry clock needs a text id and a non-negative integer time")
         if value["payload"] is None:
             raise DecodeError("entry payload cannot be null")
-        digest = block_cid(bytes(block))
+        # trusted_hash: the key our own store keeps the block under; skips re-hashing on reads.
+        digest = trusted_hash if trusted_hash is not None else block_cid(bytes(block))
         if expected_hash is not None and digest != expected_hash:
             raise LogError(f"block hashes to {digest}, not {expected_hash}")
         return cls(

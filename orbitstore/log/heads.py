@@ -62,5 +62,8 @@ async def save_heads(storage: Storage, heads: Iterable[HasNext]) -> None:
         await storage.put(HEADS_KEY, json.dumps(plain, separators=(",", ":")).encode("utf-8"))
         return
     # CID strings need no JSON escaping; build the record directly (this runs on every append).
-    record = ",".join('{"hash":"%s","next":[%s]}' % (h.hash, ",".join('"%s"' % n for n in h.next)) for h in heads)
-    await storage.put(HEADS_KEY, f"[{record}]".encode())
+    parts = []
+    for h in heads:
+        nexts = ",".join(f'"{n}"' for n in h.next)
+        parts.append(f'{{"hash":"{h.hash}","next":[{nexts}]}}')
+    await storage.put(HEADS_KEY, ("[" + ",".join(parts) + "]").encode())
