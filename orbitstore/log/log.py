@@ -58,6 +58,11 @@ class Log:
         self._id_keys: dict[str, tuple[int, ...]] = {}
         self._lock = asyncio.Lock()
         self._closed = False
+        # Storages that share one backing store (sub-storages of one embedded store) need one sync.
+        backing: dict[int, Storage] = {}
+        for storage in (entry_storage, index_storage, heads_storage):
+            backing.setdefault(id(getattr(storage, "store", storage)), storage)
+        self._sync_targets = list(backing.values())
 
     @classmethod
     async def open(
@@ -136,6 +141,8 @@ class Log:
 
     def _sorted_desc(self, entries: list[Entry]) -> list[Entry]:
         # JS: heads.sort(sortFn).reverse() — a stable ascending sort, then reversed.
+        if len(entries) < 2:
+            return list(entries)
         ascending = _stable_ascending(entries, self._sort_key)
         return ascending[::-1]
 
@@ -299,8 +306,12 @@ class Log:
             # Fast path: along a chain of single-parent entries the best-first walk is the chain itself.
             chain = [heads[0].hash]
             current: Entry | None = heads[0]
+            cache = self._cache
             while current is not None and len(chain) < amount and len(current.next) == 1:
-                current = await self.get(current.next[0])
+                parent = current.next[0]
+                current = cache.get(parent)
+                if current is None:
+                    current = await self.get(parent)
                 if current is not None:
                     chain.append(current.hash)
             if current is None or len(chain) >= amount or not current.next:
@@ -396,9 +407,8 @@ class Log:
         return [e for e, _ in ordered]
 
     async def _sync(self) -> None:
-        await self.entry_storage.sync()
-        await self.index_storage.sync()
-        await self.heads_storage.sync()
+        for storage in self._sync_targets:
+            await storage.sync()
 
     def _check_open(self) -> None:
         if self._closed:
