@@ -8,6 +8,7 @@ CACHE  ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/orbitstore
 # Kubo is built once per machine and reused by every clone (CI runs in a fresh clone).
 export KUBO_BIN_DIR ?= $(CACHE)/bin
 export GOPATH ?= $(CACHE)/go
+export GOCACHE ?= $(CACHE)/go-build
 export ORBITSTORE_KUBO_BIN ?= $(KUBO_BIN_DIR)/ipfs
 PYTEST_ARGS ?=
 
