@@ -111,10 +111,10 @@ async def test_find_ipfs_binary_order(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(node_module, "_project_bin", lambda: local)
     monkeypatch.setenv("ORBITSTORE_KUBO_BIN", str(configured))
     monkeypatch.setenv("PATH", str(on_path.parent))
+    assert find_ipfs_binary() == configured  # an explicit setting wins
+    monkeypatch.delenv("ORBITSTORE_KUBO_BIN")
     assert find_ipfs_binary() == local
     local.unlink()
-    assert find_ipfs_binary() == configured
-    monkeypatch.delenv("ORBITSTORE_KUBO_BIN")
     assert find_ipfs_binary() == on_path
 
 
