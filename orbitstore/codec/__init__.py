@@ -1,7 +1,7 @@
 """Strict DAG-CBOR and CIDs, byte-compatible with JS OrbitDB."""
 
 from orbitstore.codec.cid import CID, DAG_CBOR, RAW, SHA2_256, block_cid, cid_for
-from orbitstore.codec.dagcbor import decode, decode_first, encode, normalize, sort_keys
+from orbitstore.codec.dagcbor import decode, decode_first, dumps, encode, normalize, sort_keys
 
 __all__ = [
     "CID",
@@ -12,6 +12,7 @@ __all__ = [
     "cid_for",
     "decode",
     "decode_first",
+    "dumps",
     "encode",
     "normalize",
     "sort_keys",

@@ -30,7 +30,7 @@ import cbor2
 from orbitstore.codec.cid import CID
 from orbitstore.errors import CIDError, DecodeError, EncodeError
 
-__all__ = ["decode", "decode_first", "encode", "normalize", "sort_keys"]
+__all__ = ["decode", "decode_first", "dumps", "encode", "normalize", "sort_keys"]
 
 _SAFE = 2**53 - 1
 _U64 = 2**64
@@ -51,7 +51,8 @@ def normalize(value: Any, _depth: int = 0) -> Any:
     """Return ``value`` rewritten so cbor2 writes canonical DAG-CBOR bytes.
 
     Dicts come back with their keys in canonical order, integral safe floats as
-    ints, CIDs as tag 42, tuples as lists. Raises :class:`EncodeError` for anything
+    ints, tuples as lists, bytearrays as bytes — exactly what :func:`decode` would
+    return for the encoded bytes. Raises :class:`EncodeError` for anything
     DAG-CBOR cannot hold.
     """
     if _depth > _MAX_DEPTH:
@@ -77,7 +78,7 @@ def normalize(value: Any, _depth: int = 0) -> Any:
     if t is list or t is tuple:
         return [normalize(item, _depth + 1) for item in value]
     if t is CID:
-        return cbor2.CBORTag(42, b"\x00" + value.to_bytes())
+        return value  # written as tag 42 by _encode_cid
     if isinstance(value, bool):  # bool subclasses are not plain bools
         return bool(value)
     if isinstance(value, str):
@@ -100,10 +101,21 @@ def _checked_key(key: object) -> tuple[int, bytes]:
         raise EncodeError(f"map key is not valid UTF-8: {exc}") from None
 
 
+def _encode_cid(encoder: Any, value: Any) -> None:
+    if type(value) is not CID:
+        raise EncodeError(f"{type(value).__name__} has no DAG-CBOR form")
+    encoder.encode(cbor2.CBORTag(42, b"\x00" + value.to_bytes()))
+
+
+def dumps(normalized: Any) -> bytes:
+    """Encode a value that :func:`normalize` returned (CIDs become tag-42 links)."""
+    return cbor2.dumps(normalized, default=_encode_cid)
+
+
 def encode(value: Any) -> bytes:
     """Encode ``value`` as canonical DAG-CBOR bytes."""
     try:
-        return cbor2.dumps(normalize(value))
+        return dumps(normalize(value))
     except UnicodeEncodeError as exc:
         raise EncodeError(f"text is not valid UTF-8: {exc}") from None
     except cbor2.CBOREncodeError as exc:  # pragma: no cover - normalize() rejects first

@@ -12,9 +12,7 @@ import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import cbor2
-
-from orbitstore.codec import block_cid, decode, normalize
+from orbitstore.codec import block_cid, decode, dumps, normalize
 from orbitstore.errors import DecodeError, EncodeError, IdentityError, LogError, NotFound, SignatureError
 from orbitstore.log.clock import Clock
 
@@ -29,7 +27,7 @@ _FIELDS = frozenset(("v", "id", "key", "sig", "next", "refs", "clock", "payload"
 
 def _unsigned_bytes(log_id: str, payload: Any, nexts: list[str], refs: list[str], clock: Clock) -> bytes:
     # Keys already in DAG-CBOR order (length first, then bytewise); payload pre-normalized.
-    return cbor2.dumps(
+    return dumps(
         {
             "v": ENTRY_VERSION,
             "id": log_id,
@@ -85,7 +83,7 @@ class Entry:
             if not isinstance(h, str):
                 raise EncodeError("next and refs hold text CIDs")
         sig = await identities.sign(identity, _unsigned_bytes(log_id, norm, nexts, references, clock))
-        block = cbor2.dumps(
+        block = dumps(
             {
                 "v": ENTRY_VERSION,
                 "id": log_id,
@@ -101,7 +99,7 @@ class Entry:
         return cls(
             block_cid(block),
             log_id,
-            payload,
+            norm,  # the payload as any reader decodes it (tuples → lists, 3.0 → 3, …)
             tuple(nexts),
             tuple(references),
             clock,

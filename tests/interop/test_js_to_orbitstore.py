@@ -124,3 +124,25 @@ async def test_orbitstore_replaying_the_js_operations_writes_identical_blocks(
     finally:
         await a.aclose()
         await b.aclose()
+
+
+@pytest.mark.parametrize("type", TYPES)
+async def test_orbitstore_database_opened_by_address_returns_js_all(js_written: dict[str, Any], type: str) -> None:
+    """The user's path: put JS's blocks into a node's block store, open the address, join the heads."""
+    import orbitstore
+    from orbitstore.log import Entry
+
+    db = database(js_written, type)
+    blocks = decode_blocks(js_written["blocks"])
+    async with orbitstore.open(identity="reader") as store:
+        for cid, block in blocks.items():
+            await store.blocks.put(cid, block)
+        opened = await store.open(db["address"])
+        assert opened.type == type
+        for head in db["heads"]:
+            await opened.join_entry(Entry.decode(blocks[head]))
+        ours = await opened.all()
+        if type == "events":
+            ours = [{"hash": x["hash"], "value": x["value"]} for x in ours]
+        js_all = decode(b64decode(db["allCbor"]))
+        assert encode(ours) == encode(js_all), describe_mismatch(ours, js_all)
