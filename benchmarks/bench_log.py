@@ -48,7 +48,8 @@ async def scenario(size: int, durability: str, refs: int) -> dict[str, float]:
     log = await open_log(store)
     started = time.perf_counter()
     for i in range(size):
-        await log.append({"op": "ADD", "key": None, "value": {"i": i, "text": "benchmark payload"}}, references_count=refs)
+        payload = {"op": "ADD", "key": None, "value": {"i": i, "text": "benchmark payload"}}
+        await log.append(payload, references_count=refs)
     await store.flush()
     append_s = time.perf_counter() - started
     started = time.perf_counter()
