@@ -47,6 +47,7 @@ from orbitstore.errors import ConfigError, NotFound, StorageClosed, StorageError
 from orbitstore.storage._buffer import DbOps, WriteBuffer, lookup, merge_chunk, overlay
 from orbitstore.storage._environment import DATA_FILE, grow_map, open_environment, write_buffer
 from orbitstore.storage._lifecycle import Lifecycle
+from orbitstore.storage._wal import CLEAR, DELETE, PUT, WalOp, WriteAheadLog, mark_applied, replay_wal
 from orbitstore.storage.base import Storage
 
 __all__ = [
@@ -62,7 +63,6 @@ Durability = Literal["batch", "durable"]
 """``"batch"``: commit every ``batch_size`` writes or ``batch_interval`` seconds;
 ``"durable"``: commit (and fsync) on every ``sync()``."""
 
-_INLINE_COMMIT_OPS = 16  # durable commits this small run on the event loop (see _run_commit)
 _CHUNK = 256  # pairs read per read transaction while iterating
 
 
@@ -162,6 +162,11 @@ class EmbeddedStore:
         self._recorded = 0  # writes ever buffered
         self._durable = 0  # how many of them the last successful commit covered
         self._reader: Any = None  # a read transaction reused until the next commit
+        # Durable mode: sync() appends to a write-ahead log; LMDB is committed in batches (_wal.py).
+        self._wal: WriteAheadLog | None = None
+        self._wal_tail: list[WalOp] = []
+        if options.durability == "durable" and not options.readonly:
+            self._wal = WriteAheadLog(directory)
 
     @classmethod
     async def open(
@@ -200,7 +205,15 @@ class EmbeddedStore:
         env, lock_fd, handles = open_environment(
             directory, map_size=options.map_size, max_dbs=options.max_dbs, readonly=options.readonly
         )
-        return cls(directory=directory, env=env, lock_fd=lock_fd, handles=handles, options=options)
+        try:
+            applied = replay_wal(env, handles, directory, readonly=options.readonly)
+        except BaseException:
+            env.close()
+            os.close(lock_fd)
+            raise
+        store = cls(directory=directory, env=env, lock_fd=lock_fd, handles=handles, options=options)
+        store._recorded = store._durable = applied
+        return store
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -334,6 +347,8 @@ class EmbeddedStore:
     # -- the pending buffer ---------------------------------------------------------------------
 
     def _record(self, name: str, key: bytes, value: bytes | None) -> None:
+        if self._wal is not None:
+            self._wal_tail.append(WalOp(self._recorded + 1, PUT if value is not None else DELETE, name, key, value))
         batch = self._pending
         ops = batch.dbs.get(name)
         if ops is None:
@@ -342,6 +357,8 @@ class EmbeddedStore:
         self._noted(batch)
 
     def _record_clear(self, name: str) -> None:
+        if self._wal is not None:
+            self._wal_tail.append(WalOp(self._recorded + 1, CLEAR, name, b"", None))
         batch = self._pending
         batch.dbs[name] = DbOps(cleared=True)
         self._noted(batch)
@@ -350,7 +367,7 @@ class EmbeddedStore:
         batch.count += 1
         self._recorded += 1
         self._version += 1
-        if batch.count == 1 and self._options.durability == "batch":
+        if batch.count == 1:
             self._first_pending_at = asyncio.get_running_loop().time()
             self._dirty.set()
             if self._timer is None:
@@ -358,8 +375,20 @@ class EmbeddedStore:
                     self._run_timer(), name=f"orbitstore-embedded-timer {self._directory}"
                 )
 
+    def _wal_sync(self) -> None:
+        """Durable mode: make every write recorded so far survive a crash (one fdatasync, inline)."""
+        if self._wal is None or not self._wal_tail:
+            return
+        tail, self._wal_tail = self._wal_tail, []
+        try:
+            self._wal.append(tail)
+        except StorageError:
+            self._wal_tail = tail + self._wal_tail
+            raise
+
     def _batch_full(self) -> bool:
-        return self._options.durability == "batch" and self._pending.count >= self._options.batch_size
+        # Both modes: durable mode's sync() logs ahead, and LMDB is committed in batches too.
+        return self._pending.count >= self._options.batch_size
 
     # -- reads ----------------------------------------------------------------------------------
 
@@ -460,9 +489,23 @@ class EmbeddedStore:
             # Shielded: a cancelled caller must not abandon the bookkeeping of a running commit.
             await asyncio.shield(task)
 
+    async def _commit_when_full(self) -> None:
+        """A put filled the batch. Batch mode waits for the commit (its loss bound is exact); durable
+        mode's writes are already in the write-ahead log, so the commit runs in the background
+        unless twice a batch is waiting (back-pressure)."""
+        if self._wal is not None and self._commit_task is None and self._pending.count < 2 * self._options.batch_size:
+            task = asyncio.get_running_loop().create_task(self._run_commit())
+            task.add_done_callback(_consume_result)  # a failure is kept in self._failure
+            self._commit_task = task
+            await asyncio.sleep(0)  # let it hand the batch to the worker thread
+            return
+        await self._commit_pending()
+
     async def _run_commit(self) -> None:
         batch = self._pending
         upto = self._recorded
+        mark_applied(batch, upto)
+        sealed = self._wal.seal() if self._wal is not None else []
         self._pending = WriteBuffer()
         self._committing = batch
         self._version += 1
@@ -475,15 +518,9 @@ class EmbeddedStore:
                 # LMDB's writer lock inside py-lmdb, which may hold the GIL meanwhile.
                 await asyncio.wait((previous,))
             while True:
-                if self._options.durability == "durable" and batch.count <= _INLINE_COMMIT_OPS:
-                    # A small durable commit costs ~0.4 ms (two fdatasyncs); a worker-thread round
-                    # trip adds ~0.2 ms on top, so a single durable writer commits inline (measured:
-                    # docs/storage.md). No worker commit can be running here (awaited above).
-                    new_dbs, map_full = write_buffer(self._env, self._dbs, batch)
-                else:
-                    writer = loop.run_in_executor(None, write_buffer, self._env, self._dbs, batch)
-                    self._writer = writer
-                    new_dbs, map_full = await asyncio.shield(writer)
+                writer = loop.run_in_executor(None, write_buffer, self._env, self._dbs, batch)
+                self._writer = writer
+                new_dbs, map_full = await asyncio.shield(writer)
                 self._dbs.update(new_dbs)
                 if not map_full:
                     break
@@ -505,6 +542,10 @@ class EmbeddedStore:
             self._committed_ops += batch.count
             self._durable = upto
             self._failure = None
+            if self._wal is not None:
+                self._wal.remove(sealed)  # LMDB now holds every write they logged
+                if self._wal_tail and self._wal_tail[0].seq <= upto:
+                    self._wal_tail = [op for op in self._wal_tail if op.seq > upto]
         finally:
             self._drop_reader()  # together with the next line: reads move from the buffer to disk
             self._committing = None
@@ -545,6 +586,10 @@ class EmbeddedStore:
             if writer is not None and not writer.done():
                 await asyncio.wait((writer,))  # never close LMDB under a running commit
             self._drop_reader()
+            if self._wal is not None:
+                self._wal.close()
+                if self._failure is None and self._pending.count == 0:
+                    self._wal.remove(self._wal.seal())  # everything logged is in LMDB now
             self._env.close()
             os.close(self._lock_fd)
             self._storages.clear()
@@ -600,7 +645,7 @@ class EmbeddedStorage(Lifecycle):
             raise TypeError(f"storage values are bytes, got {type(value).__name__}")
         store._record(self._name, raw, bytes(value))
         if store._batch_full():
-            await store._commit_pending()
+            await store._commit_when_full()
 
     async def put_many(self, pairs: Iterable[tuple[str, bytes]], *, chunk_size: int = 10_000) -> int:
         """Bulk load: write ``pairs``, committing every ``chunk_size`` pairs and at the end.
@@ -640,7 +685,7 @@ class EmbeddedStorage(Lifecycle):
             return
         store._record(self._name, raw, None)
         if store._batch_full():
-            await store._commit_pending()
+            await store._commit_when_full()
 
     async def items(self) -> AsyncIterator[tuple[str, bytes]]:
         """Iterate over every pair in key order, pending writes included."""
@@ -662,7 +707,7 @@ class EmbeddedStorage(Lifecycle):
         store._check_writable()
         store._record_clear(self._name)
         if store._batch_full():
-            await store._commit_pending()
+            await store._commit_when_full()
 
     async def sync(self) -> None:
         """End of one logical write.
@@ -676,7 +721,7 @@ class EmbeddedStorage(Lifecycle):
             return
         store._check_writable()
         if store.options.durability == "durable":
-            await store._commit_pending()
+            store._wal_sync()
 
     async def aclose(self) -> None:
         """Commit the store's pending writes and close this view; safe to call twice."""
