@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orbitstore.access.base import AccessRegistry
 from orbitstore.config import DEFAULT_REFERENCES_COUNT
@@ -22,6 +22,9 @@ from orbitstore.errors import ConfigError, DatabaseError, NotFound
 from orbitstore.identities import Identities, Identity, KeyStore, MemoryKeyStore
 from orbitstore.log import Log
 from orbitstore.storage import EmbeddedStore, MemoryStorage, Storage
+
+if TYPE_CHECKING:
+    from orbitstore.databases.dataset.snapshot import Snapshot
 
 __all__ = ["OrbitStore", "open"]
 
@@ -152,6 +155,13 @@ class OrbitStore:
                 f"unknown database type {type_!r} (known: {', '.join(sorted(self.database_types))})"
             ) from None
 
+    async def open_snapshot(self, cid: str) -> Snapshot:
+        """Open the dataset snapshot ``cid`` (its blocks must be in, or reachable through, the block store)."""
+        from orbitstore.databases.dataset.snapshot import open_snapshot
+
+        self._check_open()
+        return await open_snapshot(self, cid)
+
     def databases(self) -> list[Database]:
         """The databases open now."""
         return list(self._open.values())
@@ -184,15 +194,17 @@ class OrbitStore:
 
 
 def _register_defaults(store: OrbitStore) -> None:
+    from orbitstore.access.dataset import DatasetAccessController
     from orbitstore.access.ipfs import IPFSAccessController
     from orbitstore.access.orbitdb import OrbitDBAccessController
+    from orbitstore.databases.dataset import Dataset
     from orbitstore.databases.documents import Documents
     from orbitstore.databases.events import Events
     from orbitstore.databases.keyvalue import KeyValue
 
-    for db_kind in (Events, KeyValue, Documents):
+    for db_kind in (Events, KeyValue, Documents, Dataset):
         store.register_database_type(db_kind)
-    for ac_kind in (IPFSAccessController, OrbitDBAccessController):
+    for ac_kind in (IPFSAccessController, OrbitDBAccessController, DatasetAccessController):
         store.register_access_controller(ac_kind)
 
 
