@@ -85,8 +85,9 @@ class OrbitStore:
         """Open a database by address (``/orbitdb/zdpu…``) or create/open one by name.
 
         By name, ``type`` is required (``events``, ``keyvalue``, ``documents``,
-        ``dataset``) and ``access_controller`` is ``{"type": "ipfs", "write": [ids]}``
-        by default (only this node's identity may write). By address, the
+        ``dataset``) and ``access_controller`` defaults to the type's own default:
+        ``{"type": "ipfs"}`` (only this node's identity may write) for OrbitDB's
+        types, ``{"type": "dataset"}`` (this node is the genesis admin) for datasets. By address, the
         manifest must be in the block store (or reachable through it), and a
         ``type`` given must match the manifest's.
         """
@@ -100,8 +101,8 @@ class OrbitStore:
             if type is None:
                 raise DatabaseError(f"{name_or_address!r} is not an address; give type= to create a database")
             kind = self._database_type(type)
-            ac_options = dict(access_controller or {"type": "ipfs"})
-            ac_type = self.access_controllers.get(str(ac_options.pop("type", "ipfs")))
+            ac_options = dict(access_controller or {})
+            ac_type = self.access_controllers.get(str(ac_options.pop("type", kind.default_access_controller)))
             ac_address = await ac_type.create(self, name=name_or_address, options=ac_options)
             manifest = Manifest(name_or_address, kind.type, ac_address, *([meta] if meta is not None else []))
             block = manifest.encode()
@@ -122,6 +123,7 @@ class OrbitStore:
             heads_storage=self._storage_for(f"heads/{h}"),
             index_storage=self._storage_for(f"log-index/{h}"),
             access=access,
+            close_storages=False,  # the store owns them: closing one database must not close the others'
         )
         db = kind(
             store=self,

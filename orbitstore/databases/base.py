@@ -34,6 +34,8 @@ class Database:
     """A named, addressed log with a type-specific view. Open through :meth:`OrbitStore.open`."""
 
     type: ClassVar[str] = ""
+    #: The access controller a new database of this type gets when none is given.
+    default_access_controller: ClassVar[str] = "ipfs"
 
     def __init__(
         self,

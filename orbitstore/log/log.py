@@ -44,6 +44,7 @@ class Log:
         index_storage: Storage,
         access: AccessController,
         cache_size: int,
+        close_storages: bool = True,
     ) -> None:
         self.identity = identity
         self.identities = identities
@@ -58,6 +59,7 @@ class Log:
         self._id_keys: dict[str, tuple[int, ...]] = {}
         self._lock = asyncio.Lock()
         self._closed = False
+        self._close_storages = close_storages
         # Storages that share one backing store (sub-storages of one embedded store) need one sync.
         backing: dict[int, Storage] = {}
         for storage in (entry_storage, index_storage, heads_storage):
@@ -76,11 +78,14 @@ class Log:
         index_storage: Storage | None = None,
         access: AccessController | None = None,
         cache_size: int = 200_000,
+        close_storages: bool = True,
     ) -> Log:
         """Open (or create) the log ``log_id``; the heads are read back from ``heads_storage``.
 
         ``identities`` signs for ``identity`` and verifies joined entries. Storages
         default to memory; ``access`` defaults to allowing every verified writer.
+        ``close_storages=False`` leaves the storages open on :meth:`aclose` (their
+        owner, e.g. the store, closes them); pending writes are synced either way.
         """
         if log_id is not None and (not isinstance(log_id, str) or not log_id):
             raise LogError("log_id must be a non-empty string")
@@ -93,6 +98,7 @@ class Log:
             index_storage=index_storage if index_storage is not None else MemoryStorage(),
             access=access if access is not None else AllowAll(),
             cache_size=cache_size,
+            close_storages=close_storages,
         )
         for h in await load_heads(log.heads_storage):
             entry = await log.get(h)
@@ -431,6 +437,9 @@ class Log:
             return
         self._closed = True
         async with self._lock:
+            if not self._close_storages:
+                await self._sync()
+                return
             for storage in (self.index_storage, self.heads_storage, self.entry_storage):
                 await storage.aclose()
 

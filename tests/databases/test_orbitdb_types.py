@@ -261,3 +261,18 @@ async def test_shared_identities_service() -> None:
     ids = await Identities.open(keystore=MemoryKeyStore())
     async with orbitstore.open(identities=ids, identity="carol") as store:
         assert store.identity.hash == (await ids.create_identity("carol")).hash
+
+
+async def test_closing_one_database_leaves_the_others_working(tmp_path: Path) -> None:
+    async with orbitstore.open(tmp_path, identity="alice") as store:
+        one = await store.open("one", type="events")
+        two = await store.open("two", type="keyvalue")
+        await one.add(1)
+        await one.aclose()
+        await two.put("still", "works")
+        assert await two.get("still") == "works"
+        again = await store.open(str(one.address))
+        assert [x["value"] for x in await again.all()] == [1]
+    async with orbitstore.open(tmp_path, identity="alice") as store:
+        ds = await store.open("ds", type="dataset")  # datasets default to the dataset controller
+        assert ds.manifest.access_controller.startswith("/dataset/")

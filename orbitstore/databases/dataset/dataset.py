@@ -67,6 +67,7 @@ class Dataset(Database):
     """A dataset database. Open with ``store.open(name, type="dataset", access_controller={"type": "dataset"})``."""
 
     type = "dataset"
+    default_access_controller = "dataset"
 
     async def setup(self) -> None:
         """Check the access controller and rebuild the in-memory index by walking the log once."""
