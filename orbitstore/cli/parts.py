@@ -1,0 +1,406 @@
+"""Commands over parts still landing: datasets (import/export/schema/snapshot), anchors, access, sync, models.
+
+Each calls the API method of the same name; until the part behind it lands
+the API raises ``NotAvailable`` and the command exits non-zero with
+``not available yet: <part>`` — never a made-up result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from orbitstore.api import AccessInfo
+from orbitstore.cli._common import CONTEXT, connect, emit, parse_json, run, show
+
+__all__ = ["acl", "anchor", "export", "import_", "ml", "peers", "schema", "snapshot", "sync", "verify"]
+
+
+# -- datasets --------------------------------------------------------------------------------------
+
+
+@click.command("import", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE")
+@click.option("--id-column", default=None, metavar="COLUMN", help="the column holding record ids")
+@click.option("--target", default=None, metavar="COLUMN", help="when the schema is inferred: its target column")
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+@run
+async def import_(db_ref: str, csv_file: Path, id_column: str | None, target: str | None, quiet: bool) -> None:
+    """Import the rows of a CSV FILE (with a header line) into a dataset, streamed, with a progress bar.
+
+    Without a schema on the dataset, one is inferred from the file.
+
+    \b
+    Example:
+      orbitstore import patients data/patients.csv --target diagnosis
+      orbitstore import patients more.csv --id-column patient_id
+    """
+    size = os.path.getsize(csv_file)  # noqa: ASYNC240 - one stat before the upload starts
+
+    async def chunks() -> Any:
+        with csv_file.open("rb") as source:
+            while chunk := source.read(256 * 1024):
+                yield chunk
+
+    with click.progressbar(length=size, label="importing", file=sys.stderr, hidden=quiet) as bar:
+        done = 0
+
+        def progress(sent: int, total: int | None) -> None:
+            nonlocal done
+            bar.update(sent - done)
+            done = sent
+
+        async with connect() as api:
+            result = await api.import_csv(db_ref, chunks(), id_column=id_column, target=target, progress=progress)
+    emit(result, lambda r: f"imported {r.rows} rows into {r.address}")
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="file (default stdout)"
+)
+@run
+async def export(db_ref: str, output: Path | None) -> None:
+    """Write a dataset's live records as CSV (an id column, then the schema's columns).
+
+    \b
+    Example:
+      orbitstore export patients -o patients.csv
+    """
+    async with connect() as api:
+        stream = api.export_csv(db_ref)
+        if output is None:
+            async for chunk in stream:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+        else:
+            with output.open("wb") as out:
+                async for chunk in stream:
+                    out.write(chunk)
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@click.option("--set", "new_schema", default=None, metavar="JSON", help="set or evolve the schema (- reads stdin)")
+@run
+async def schema(db_ref: str, new_schema: str | None) -> None:
+    """Show a dataset's schema, or set it with --set.
+
+    \b
+    Example:
+      orbitstore schema patients
+      orbitstore schema patients --set '{"columns": {"age": "int", "sick": "bool"}, "target": "sick"}'
+    """
+    async with connect() as api:
+        if new_schema is None:
+            current = await api.schema(db_ref)
+            emit(current, show)
+            return
+        value = parse_json(new_schema, "--set")
+        if not isinstance(value, dict):
+            raise click.BadParameter("the schema must be a JSON object", param_hint="--set")
+        updated = await api.set_schema(db_ref, value)
+    emit(updated, show)
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@run
+async def snapshot(db_ref: str) -> None:
+    """Freeze a dataset at its current heads; print the snapshot CID (the dataset version).
+
+    \b
+    Example:
+      orbitstore snapshot patients
+    """
+    async with connect() as api:
+        snap = await api.snapshot(db_ref)
+    emit(snap, lambda s: s.cid)
+
+
+# -- anchoring -------------------------------------------------------------------------------------
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("cid")
+@click.option("--status", "status_only", is_flag=True, help="only show where anchoring CID stands")
+@click.option("--no-wait", is_flag=True, help="submit and return; the batch closes on size or time")
+@run
+async def anchor(cid: str, status_only: bool, no_wait: bool) -> None:
+    """Anchor CID (a snapshot or model card): one Merkle batch, one ledger record; print the receipt.
+
+    By default the batch closes at once and the command waits for it. The
+    embedded backend is a local ledger, which is not a public chain: the output
+    says so.
+
+    \b
+    Example:
+      orbitstore anchor zdpuB1jr5YW26Mmq8EkedvoEt178Hic97yJ8y2ejGQbWRAUqH
+      orbitstore anchor zdpuB1jr5YW26Mmq8EkedvoEt178Hic97yJ8y2ejGQbWRAUqH --status
+    """
+    async with connect() as api:
+        info = await (api.anchor_status(cid) if status_only else api.anchor(cid, wait=not no_wait))
+
+    def human(i: Any) -> str:
+        lines = [f"{i.cid}  {i.status}" + (f"  receipt {i.receipt}" if i.receipt else "")]
+        if i.reason:
+            lines.append(f"reason: {i.reason}")
+        if i.backend:
+            lines.append(f"backend: {i.backend}")
+        return "\n".join(lines)
+
+    emit(info, human)
+    if info.status == "failed":
+        raise SystemExit(1)
+
+
+@click.command(context_settings=CONTEXT)
+@click.argument("subject")
+@run
+async def verify(subject: str) -> None:
+    """Verify an anchor receipt, or the receipt of a CID anchored here; exit 1 when it does not verify.
+
+    \b
+    Example:
+      orbitstore verify zdpuB1jr5YW26Mmq8EkedvoEt178Hic97yJ8y2ejGQbWRAUqH
+    """
+    async with connect() as api:
+        result = await api.verify(subject)
+
+    def human(r: Any) -> str:
+        lines = [f"verified: {r.description}" if r.ok else f"NOT verified: {r.failed}"]
+        if r.ok:
+            lines.append(f"checks: {', '.join(r.checks)}")
+        if r.backend:
+            lines.append(f"backend: {r.backend}")
+        return "\n".join(lines)
+
+    emit(result, human)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+# -- access ----------------------------------------------------------------------------------------
+
+
+def _access_lines(info: AccessInfo) -> str:
+    lines = [f"{info.type} access controller ({'mutable' if info.mutable else 'fixed'}) {info.address}"]
+    for capability, ids in sorted(info.capabilities.items()):
+        lines += [f"{capability:<6} {i}" for i in ids]
+    return "\n".join(lines)
+
+
+@click.group(context_settings=CONTEXT)
+def acl() -> None:
+    """List, grant and revoke capabilities (write, admin…) on a database.
+
+    \b
+    Example:
+      orbitstore acl ls team
+    """
+
+
+@acl.command("ls", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@run
+async def acl_ls(db_ref: str) -> None:
+    """Show the access controller of DB and who holds which capability.
+
+    \b
+    Example:
+      orbitstore acl ls team --json
+    """
+    async with connect() as api:
+        info = await api.access(db_ref)
+    emit(info, _access_lines)
+
+
+@acl.command("grant", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@click.argument("capability")
+@click.argument("identity_id", metavar="ID")
+@run
+async def acl_grant(db_ref: str, capability: str, identity_id: str) -> None:
+    """Give identity ID the CAPABILITY on DB (needs an orbitdb access controller).
+
+    \b
+    Example:
+      orbitstore acl grant team write 03a1b2...
+    """
+    async with connect() as api:
+        info = await api.grant(db_ref, capability, identity_id)
+    emit(info, _access_lines)
+
+
+@acl.command("revoke", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@click.argument("capability")
+@click.argument("identity_id", metavar="ID")
+@run
+async def acl_revoke(db_ref: str, capability: str, identity_id: str) -> None:
+    """Take CAPABILITY on DB from identity ID.
+
+    \b
+    Example:
+      orbitstore acl revoke team write 03a1b2...
+    """
+    async with connect() as api:
+        info = await api.revoke(db_ref, capability, identity_id)
+    emit(info, _access_lines)
+
+
+# -- sync ------------------------------------------------------------------------------------------
+
+
+@click.command(context_settings=CONTEXT)
+@run
+async def peers() -> None:
+    """List connected peers.
+
+    \b
+    Example:
+      orbitstore peers --json
+    """
+    async with connect() as api:
+        found = await api.peers()
+    emit(found, lambda ps: "\n".join(p.peer_id for p in ps) or "no peers")
+
+
+@click.group(context_settings=CONTEXT)
+def sync() -> None:
+    """Replication.
+
+    \b
+    Example:
+      orbitstore sync status notes
+    """
+
+
+@sync.command("status", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@run
+async def sync_status(db_ref: str) -> None:
+    """Show whether DB is in sync with its peers.
+
+    \b
+    Example:
+      orbitstore sync status notes
+    """
+    async with connect() as api:
+        status = await api.sync_status(db_ref)
+    emit(status, lambda s: f"{'synced' if s.synced else 'syncing'}: {s.peers} peers, {s.missing} entries missing")
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT)
+def ml() -> None:
+    """Train models on dataset snapshots, predict, and check where a model came from.
+
+    \b
+    Example:
+      orbitstore ml train patients --target diagnosis
+    """
+
+
+def _param(text: str) -> tuple[str, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--param")
+    try:
+        return name, json.loads(raw)
+    except json.JSONDecodeError:
+        return name, raw
+
+
+@ml.command("train", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="DB")
+@click.option("--target", default=None, help="the column to predict (default: the schema's target)")
+@click.option("--estimator", default="random_forest", show_default=True, help="any scikit-learn estimator name")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="estimator parameter (repeat)")
+@run
+async def ml_train(db_ref: str, target: str | None, estimator: str, params: tuple[str, ...]) -> None:
+    """Train a model on a snapshot of dataset DB; print the model CID.
+
+    \b
+    Example:
+      orbitstore ml train patients --target diagnosis --param n_estimators=200
+    """
+    async with connect() as api:
+        model = await api.train(db_ref, target=target, estimator=estimator, params=dict(_param(p) for p in params))
+    emit(model, lambda m: m.cid)
+
+
+@ml.command("predict", context_settings=CONTEXT)
+@click.argument("model")
+@click.argument("rows")
+@run
+async def ml_predict(model: str, rows: str) -> None:
+    """Predict with MODEL for ROWS (a JSON object or array of objects; - reads stdin).
+
+    \b
+    Example:
+      orbitstore ml predict zdpu... '{"age": 54, "bmi": 27.1}'
+    """
+    value = parse_json(rows, "ROWS")
+    batch = value if isinstance(value, list) else [value]
+    if not all(isinstance(r, dict) for r in batch):
+        raise click.BadParameter("ROWS must be an object or an array of objects", param_hint="ROWS")
+    async with connect() as api:
+        predictions = await api.predict(model, batch)
+    emit(predictions, lambda p: "\n".join(show(x) for x in p))
+
+
+@ml.command("models", context_settings=CONTEXT)
+@click.argument("db_ref", metavar="[DB]", required=False)
+@run
+async def ml_models(db_ref: str | None) -> None:
+    """List trained models, optionally only those of dataset DB.
+
+    \b
+    Example:
+      orbitstore ml models patients
+    """
+    async with connect() as api:
+        found = await api.models(db_ref)
+    emit(found, lambda ms: "\n".join(f"{m.cid}  {m.estimator}  snapshot {m.snapshot}" for m in ms) or "no models")
+
+
+@ml.command("card", context_settings=CONTEXT)
+@click.argument("model")
+@run
+async def ml_card(model: str) -> None:
+    """Show MODEL's card: snapshot, anchor, estimator, parameters, metrics, versions.
+
+    \b
+    Example:
+      orbitstore ml card zdpu... --json
+    """
+    async with connect() as api:
+        card = await api.model_card(model)
+    emit(card)
+
+
+@ml.command("reproduce", context_settings=CONTEXT)
+@click.argument("model")
+@run
+async def ml_reproduce(model: str) -> None:
+    """Retrain MODEL from its card and compare; exit 1 when it does not reproduce.
+
+    \b
+    Example:
+      orbitstore ml reproduce zdpu...
+    """
+    async with connect() as api:
+        result = await api.reproduce(model)
+    emit(result, lambda r: "reproduced" if r.ok else f"NOT reproduced: {r.failed}")
+    if not result.ok:
+        raise SystemExit(1)
