@@ -126,6 +126,8 @@ class CID:
         """The binary form (what a tag-42 link carries after its 0x00 prefix)."""
         if self.version == 0:
             return self.multihash
+        if self.codec == DAG_CBOR:
+            return b"\x01\x71" + self.multihash
         return _varint(1) + _varint(self.codec) + self.multihash
 
     def encode(self, base: Literal["base58btc", "base32"] = "base58btc") -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
 from orbitstore.errors import CIDError
 
-__all__ = ["b32decode", "b32encode", "b58decode", "b58encode"]
+__all__ = ["b32decode", "b32encode", "b58decode", "b58encode", "py_b58encode"]
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
@@ -16,8 +17,8 @@ _B58_PAIRS = tuple(a + b for a in _B58 for b in _B58)
 _B58_SQ = 58 * 58
 
 
-def b58encode(data: bytes) -> str:
-    """Encode bytes as base58btc (Bitcoin alphabet), keeping leading zero bytes as '1'."""
+def py_b58encode(data: bytes) -> str:
+    """Encode bytes as base58btc (Bitcoin alphabet), keeping leading zero bytes as '1' (pure Python)."""
     stripped = data.lstrip(b"\x00")
     pad = len(data) - len(stripped)
     n = int.from_bytes(stripped, "big")
@@ -56,3 +57,21 @@ def b32decode(text: str) -> bytes:
         return base64.b32decode(padded)
     except (binascii.Error, ValueError) as exc:
         raise CIDError(f"invalid base32: {exc}") from None
+
+
+def _load_fast() -> Callable[[bytes], bytes] | None:
+    try:  # a Rust implementation, ~5x faster on CIDs (CID text is on every append's path)
+        from based58 import b58encode as fast
+    except ImportError:  # pragma: no cover - the pure-Python version gives the same text
+        return None
+    return fast
+
+
+_fast_b58encode = _load_fast()
+
+
+def b58encode(data: bytes) -> str:
+    """Encode bytes as base58btc (Bitcoin alphabet), keeping leading zero bytes as '1'."""
+    if _fast_b58encode is not None:
+        return _fast_b58encode(data).decode("ascii")
+    return py_b58encode(data)

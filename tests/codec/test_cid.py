@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from multiformats import CID as OracleCID
 
 from orbitstore.codec import CID, DAG_CBOR, RAW, block_cid
+from orbitstore.codec.multibase import b58decode, b58encode, py_b58encode
 from orbitstore.errors import CIDError
 
 ENTRY = "zdpuAsKzwUEa8cz9pkJxxFMxLuP3cutA9PDGoLZytrg4RSVEa"
@@ -52,3 +55,10 @@ def test_truncated_binary_raises() -> None:
         CID.from_bytes(raw[:-1])
     with pytest.raises(CIDError):
         CID.from_bytes(b"\x02" + raw[1:])
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=64))
+def test_fast_base58_matches_the_pure_python_one(data: bytes) -> None:
+    assert b58encode(data) == py_b58encode(data)
+    assert b58decode(b58encode(data)) == data
