@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from orbitstore.api.errors import InvalidRequest
+from orbitstore.codec import CID
+from orbitstore.errors import CIDError
 
-__all__ = ["check_access_controller", "check_int", "check_mapping", "check_text"]
+__all__ = ["check_access_controller", "check_cid", "check_int", "check_mapping", "check_text"]
 
 
 def check_text(value: Any, what: str, *, max_length: int = 4096) -> str:
@@ -17,6 +19,16 @@ def check_text(value: Any, what: str, *, max_length: int = 4096) -> str:
     if len(value) > max_length:
         raise InvalidRequest(f"{what} is longer than {max_length} characters")
     return value
+
+
+def check_cid(value: Any, what: str) -> str:
+    """``value`` if it is CID text (a malformed one is a bad request, not a missing block)."""
+    text = check_text(value, what, max_length=256)
+    try:
+        CID.parse(text)
+    except CIDError as exc:
+        raise InvalidRequest(f"{what} must be a CID: {exc}") from None
+    return text
 
 
 def check_int(value: Any, what: str, *, low: int, high: int) -> int:

@@ -27,19 +27,25 @@ from orbitstore.access.orbitdb import OrbitDBAccessController
 from orbitstore.api import _dataset, _items
 from orbitstore.api._anchoring import Anchoring
 from orbitstore.api._known import KnownDatabases
+from orbitstore.api._models import Models, check_train_options
 from orbitstore.api._subscription import LocalSubscription
-from orbitstore.api._validate import check_access_controller, check_int, check_mapping, check_text
+from orbitstore.api._validate import check_access_controller, check_cid, check_int, check_mapping, check_text
 from orbitstore.api.errors import InvalidRequest, NotAvailable
 from orbitstore.api.models import (
     AccessInfo,
     AnchorInfo,
     DatabaseInfo,
+    EstimatorInfo,
     ImportResult,
     Item,
+    ModelCardInfo,
     ModelInfo,
     NodeInfo,
     Page,
     PeerInfo,
+    Predictions,
+    ProvenanceReport,
+    ReproduceResult,
     SnapshotInfo,
     SyncStatus,
     VerifyResult,
@@ -61,7 +67,9 @@ class LocalAPI:
 
     The store is borrowed unless ``owns_store`` (then :meth:`aclose` closes it).
     ``anchoring`` (see :meth:`Anchoring.open`) serves the anchor calls; the API
-    closes it. Without it they raise :class:`NotAvailable`.
+    closes it. Without it they raise :class:`NotAvailable`. Models go through
+    mlbridge (``models_service``, see :mod:`orbitstore.api._models`) when it is
+    installed.
     """
 
     def __init__(self, store: OrbitStore, *, owns_store: bool = False, anchoring: Anchoring | None = None) -> None:
@@ -72,6 +80,7 @@ class LocalAPI:
         self._opening = asyncio.Lock()
         self._subscriptions: set[LocalSubscription] = set()
         self._closed = False
+        self.models_service = Models(store, anchoring)
 
     # -- databases by reference ------------------------------------------------------------------
 
@@ -132,7 +141,7 @@ class LocalAPI:
             "dataset": "dataset" in self.store.database_types,
             "sync": False,
             "anchoring": self.anchoring is not None,
-            "models": False,
+            "models": self.models_service.available,
         }
 
     # -- databases -------------------------------------------------------------------------------
@@ -336,7 +345,7 @@ class LocalAPI:
             )
         raise NotAvailable(f"access controller {target.manifest.access_controller_type!r}")
 
-    # -- parts still landing ---------------------------------------------------------------------
+    # -- sync (pending: orbitstore.sync) ---------------------------------------------------------
 
     async def peers(self) -> list[PeerInfo]:
         """Connected peers (needs orbitstore.sync)."""
@@ -346,6 +355,8 @@ class LocalAPI:
         """Replication state (needs orbitstore.sync)."""
         await self._database(db)
         raise NotAvailable("sync", "sync status")
+
+    # -- dataset ---------------------------------------------------------------------------------
 
     async def _dataset(self, db: str) -> Dataset:
         target = await self._database(db)
@@ -422,32 +433,91 @@ class LocalAPI:
         """Verify a receipt, or the receipt of a CID anchored here."""
         return await self._anchoring().verify(check_text(subject, "subject", max_length=256))
 
+    # -- models ----------------------------------------------------------------------------------
+
+    def _models(self) -> Models:
+        self._check_open()
+        if not self.models_service.available:
+            raise NotAvailable("models", "mlbridge is not installed: pip install 'orbitstore[ml]'")
+        return self.models_service
+
+    async def estimators(self) -> list[EstimatorInfo]:
+        """The estimator names :meth:`train` accepts."""
+        return await self._models().estimators()
+
     async def train(
         self,
-        db: str,
+        db: str | None = None,
         *,
+        snapshot: str | None = None,
         target: str | None = None,
         estimator: str = "random_forest",
         params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        test_size: float = 0.25,
+        cv: int = 5,
+        anchor: bool = False,
     ) -> ModelInfo:
-        """Train a model (needs mlbridge)."""
-        raise NotAvailable("models", "train")
+        """Train on a fresh snapshot of the dataset ``db``, or on the snapshot ``snapshot``; register the model."""
+        models = self._models()
+        if (db is None) == (snapshot is None):
+            raise InvalidRequest("train needs a dataset (db) or a snapshot CID: exactly one of them")
+        if target is not None:
+            check_text(target, "target", max_length=256)
+        check_text(estimator, "estimator", max_length=256)
+        if params is not None:
+            params = check_mapping(params, "params")
+        check_train_options(seed=seed, test_size=test_size, cv=cv)
+        if not isinstance(anchor, bool):
+            raise InvalidRequest("anchor must be true or false")
+        source: Any
+        if db is not None:
+            source = await (await self._dataset(db)).snapshot()
+        else:
+            source = check_cid(snapshot, "snapshot")
+        return await models.train(
+            source,
+            estimator=estimator,
+            target=target,
+            params=params,
+            seed=seed,
+            test_size=float(test_size),
+            cv=cv,
+            anchor=anchor,
+        )
 
     async def models(self, db: str | None = None) -> list[ModelInfo]:
-        """List models (needs mlbridge)."""
-        raise NotAvailable("models", "model registry")
+        """Registered models, oldest first (only the dataset ``db``'s when given)."""
+        models = self._models()
+        address = await self._known.resolve(db) if db is not None else None
+        return await models.registered(address)
 
-    async def model_card(self, model: str) -> dict[str, Any]:
-        """A model card (needs mlbridge)."""
-        raise NotAvailable("models", "model cards")
+    async def model_card(self, model: str) -> ModelCardInfo:
+        """The card of ``model`` and its Markdown rendering."""
+        return await self._models().card(check_cid(model, "model"))
 
-    async def predict(self, model: str, rows: list[Mapping[str, Any]]) -> list[Any]:
-        """Predict (needs mlbridge)."""
-        raise NotAvailable("models", "predict")
+    async def predict(
+        self, model: str, rows: list[Mapping[str, Any]], *, proba: bool = False, log: bool = False
+    ) -> Predictions:
+        """Predictions of ``model`` for ``rows``; ``proba`` adds class probabilities, ``log`` records the request."""
+        models = self._models()
+        card = check_cid(model, "model")
+        if not isinstance(rows, list) or not rows:
+            raise InvalidRequest("rows must be a non-empty list of maps")
+        if len(rows) > MAX_PAGE_SIZE:
+            raise InvalidRequest(f"at most {MAX_PAGE_SIZE} rows per request")
+        checked = [check_mapping(row, "a row") for row in rows]
+        if not isinstance(proba, bool) or not isinstance(log, bool):
+            raise InvalidRequest("proba and log must be true or false")
+        return await models.predict(card, checked, proba=proba, log=log)
 
-    async def reproduce(self, model: str) -> VerifyResult:
-        """Reproduce a model (needs mlbridge)."""
-        raise NotAvailable("models", "reproduce")
+    async def reproduce(self, model: str) -> ReproduceResult:
+        """Retrain ``model`` from its card and compare fingerprints."""
+        return await self._models().reproduce(check_cid(model, "model"))
+
+    async def verify_model(self, model: str) -> ProvenanceReport:
+        """Check ``model``'s provenance chain (anchor receipts against this node's ledger)."""
+        return await self._models().verify(check_cid(model, "model"))
 
     # -- lifetime --------------------------------------------------------------------------------
 

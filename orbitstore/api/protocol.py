@@ -12,10 +12,11 @@ known database has that name). Values are DAG-CBOR values; over HTTP they
 travel as JSON with DAG-JSON forms for bytes and links
 (:mod:`orbitstore.api.jsonvalues`).
 
-Methods for parts of orbitstore that have not landed yet (sync, models)
-raise
-:class:`~orbitstore.api.errors.NotAvailable` naming the part — never a fake
-result. :meth:`StoreAPI.node` says which parts are wired in (``features``).
+Methods for parts of orbitstore that have not landed yet (sync), or that
+this node lacks (models without the ``ml`` extra, anchoring without a data
+directory), raise :class:`~orbitstore.api.errors.NotAvailable` naming the
+part — never a fake result. :meth:`StoreAPI.node` says which parts are wired
+in (``features``).
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ from orbitstore.api.models import (
     AnchorInfo,
     Change,
     DatabaseInfo,
+    EstimatorInfo,
     ImportResult,
     Item,
+    ModelCardInfo,
     ModelInfo,
     NodeInfo,
     Page,
     PeerInfo,
+    Predictions,
+    ProvenanceReport,
+    ReproduceResult,
     SnapshotInfo,
     SyncStatus,
     VerifyResult,
@@ -245,33 +251,61 @@ class StoreAPI(Protocol):
         """Verify an anchor receipt (by id), or the receipt of a CID anchored here; ``ok=False`` names the failure."""
         ...
 
-    # -- models (pending: mlbridge) --------------------------------------------------------------
+    # -- models (mlbridge) -----------------------------------------------------------------------
+
+    async def estimators(self) -> list[EstimatorInfo]:
+        """The estimator names :meth:`train` accepts (short names that pick by task first)."""
+        ...
 
     async def train(
         self,
-        db: str,
+        db: str | None = None,
         *,
+        snapshot: str | None = None,
         target: str | None = None,
         estimator: str = "random_forest",
         params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        test_size: float = 0.25,
+        cv: int = 5,
+        anchor: bool = False,
     ) -> ModelInfo:
-        """Train a model on a snapshot of the dataset ``db``."""
+        """Train a model on the dataset ``db`` (a snapshot of it is taken now) or on ``snapshot`` (a CID).
+
+        Give exactly one of ``db`` and ``snapshot``. ``target`` defaults to the
+        schema's; ``params`` go to the estimator; ``seed`` fixes the split, the
+        folds and every unset ``random_state``; ``test_size`` is the holdout
+        fraction; ``cv`` the cross-validation folds (``0``: none). With
+        ``anchor`` the snapshot is anchored first (if it is not yet) and the
+        card links the receipt; a snapshot this node anchored before is linked
+        anyway. The model is registered; the answer names it by its card CID.
+        """
         ...
 
     async def models(self, db: str | None = None) -> list[ModelInfo]:
-        """Models trained here, optionally only those of one dataset."""
+        """Registered models, oldest first, optionally only those of the dataset ``db``."""
         ...
 
-    async def model_card(self, model: str) -> dict[str, Any]:
-        """A model's card (provenance: snapshot, anchor, estimator, metrics…)."""
+    async def model_card(self, model: str) -> ModelCardInfo:
+        """The card of ``model`` (a card CID): the block's value and its Markdown rendering."""
         ...
 
-    async def predict(self, model: str, rows: list[Mapping[str, Any]]) -> list[Any]:
-        """Predictions of ``model`` for ``rows``."""
+    async def predict(
+        self, model: str, rows: list[Mapping[str, Any]], *, proba: bool = False, log: bool = False
+    ) -> Predictions:
+        """Predictions of ``model`` for ``rows`` (maps of column → value).
+
+        With ``proba``, classifiers also give each class's probability; with
+        ``log``, the request and its result go to the node's prediction log.
+        """
         ...
 
-    async def reproduce(self, model: str) -> VerifyResult:
-        """Retrain from the card and compare fingerprints."""
+    async def reproduce(self, model: str) -> ReproduceResult:
+        """Retrain ``model`` from its card's snapshot, split and seed, and compare fingerprints."""
+        ...
+
+    async def verify_model(self, model: str) -> ProvenanceReport:
+        """Check the provenance chain of ``model``: model file → card → snapshot → records (→ anchor)."""
         ...
 
     # -- lifetime --------------------------------------------------------------------------------

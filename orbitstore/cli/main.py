@@ -14,8 +14,9 @@ import click
 import orbitstore
 from orbitstore.cli._common import CONTEXT, Options, default_directory
 from orbitstore.cli.entries import add, db, delete, get, heads, iterate, put, query, subscribe
+from orbitstore.cli.ml import ml
 from orbitstore.cli.node import daemon, id_, init
-from orbitstore.cli.parts import acl, anchor, export, import_, ml, peers, schema, snapshot, sync, verify
+from orbitstore.cli.parts import acl, anchor, export, import_, peers, schema, snapshot, sync, verify
 
 __all__ = ["cli", "main"]
 

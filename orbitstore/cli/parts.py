@@ -1,13 +1,12 @@
-"""Commands over parts still landing: datasets (import/export/schema/snapshot), anchors, access, sync, models.
+"""Datasets (import/export/schema/snapshot), anchors, access and sync; the ``ml`` commands are in :mod:`.ml`.
 
-Each calls the API method of the same name; until the part behind it lands
-the API raises ``NotAvailable`` and the command exits non-zero with
-``not available yet: <part>`` — never a made-up result.
+Each calls the API method of the same name; where the part behind it has
+not landed (sync) the API raises ``NotAvailable`` and the command exits
+non-zero with ``not available yet: <part>`` — never a made-up result.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import click
 from orbitstore.api import AccessInfo
 from orbitstore.cli._common import CONTEXT, connect, emit, parse_json, run, show
 
-__all__ = ["acl", "anchor", "export", "import_", "ml", "peers", "schema", "snapshot", "sync", "verify"]
+__all__ = ["acl", "anchor", "export", "import_", "peers", "schema", "snapshot", "sync", "verify"]
 
 
 # -- datasets --------------------------------------------------------------------------------------
@@ -296,111 +295,3 @@ async def sync_status(db_ref: str) -> None:
     async with connect() as api:
         status = await api.sync_status(db_ref)
     emit(status, lambda s: f"{'synced' if s.synced else 'syncing'}: {s.peers} peers, {s.missing} entries missing")
-
-
-# -- models ----------------------------------------------------------------------------------------
-
-
-@click.group(context_settings=CONTEXT)
-def ml() -> None:
-    """Train models on dataset snapshots, predict, and check where a model came from.
-
-    \b
-    Example:
-      orbitstore ml train patients --target diagnosis
-    """
-
-
-def _param(text: str) -> tuple[str, Any]:
-    name, sep, raw = text.partition("=")
-    if not sep or not name:
-        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--param")
-    try:
-        return name, json.loads(raw)
-    except json.JSONDecodeError:
-        return name, raw
-
-
-@ml.command("train", context_settings=CONTEXT)
-@click.argument("db_ref", metavar="DB")
-@click.option("--target", default=None, help="the column to predict (default: the schema's target)")
-@click.option("--estimator", default="random_forest", show_default=True, help="any scikit-learn estimator name")
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE", help="estimator parameter (repeat)")
-@run
-async def ml_train(db_ref: str, target: str | None, estimator: str, params: tuple[str, ...]) -> None:
-    """Train a model on a snapshot of dataset DB; print the model CID.
-
-    \b
-    Example:
-      orbitstore ml train patients --target diagnosis --param n_estimators=200
-    """
-    async with connect() as api:
-        model = await api.train(db_ref, target=target, estimator=estimator, params=dict(_param(p) for p in params))
-    emit(model, lambda m: m.cid)
-
-
-@ml.command("predict", context_settings=CONTEXT)
-@click.argument("model")
-@click.argument("rows")
-@run
-async def ml_predict(model: str, rows: str) -> None:
-    """Predict with MODEL for ROWS (a JSON object or array of objects; - reads stdin).
-
-    \b
-    Example:
-      orbitstore ml predict zdpu... '{"age": 54, "bmi": 27.1}'
-    """
-    value = parse_json(rows, "ROWS")
-    batch = value if isinstance(value, list) else [value]
-    if not all(isinstance(r, dict) for r in batch):
-        raise click.BadParameter("ROWS must be an object or an array of objects", param_hint="ROWS")
-    async with connect() as api:
-        predictions = await api.predict(model, batch)
-    emit(predictions, lambda p: "\n".join(show(x) for x in p))
-
-
-@ml.command("models", context_settings=CONTEXT)
-@click.argument("db_ref", metavar="[DB]", required=False)
-@run
-async def ml_models(db_ref: str | None) -> None:
-    """List trained models, optionally only those of dataset DB.
-
-    \b
-    Example:
-      orbitstore ml models patients
-    """
-    async with connect() as api:
-        found = await api.models(db_ref)
-    emit(found, lambda ms: "\n".join(f"{m.cid}  {m.estimator}  snapshot {m.snapshot}" for m in ms) or "no models")
-
-
-@ml.command("card", context_settings=CONTEXT)
-@click.argument("model")
-@run
-async def ml_card(model: str) -> None:
-    """Show MODEL's card: snapshot, anchor, estimator, parameters, metrics, versions.
-
-    \b
-    Example:
-      orbitstore ml card zdpu... --json
-    """
-    async with connect() as api:
-        card = await api.model_card(model)
-    emit(card)
-
-
-@ml.command("reproduce", context_settings=CONTEXT)
-@click.argument("model")
-@run
-async def ml_reproduce(model: str) -> None:
-    """Retrain MODEL from its card and compare; exit 1 when it does not reproduce.
-
-    \b
-    Example:
-      orbitstore ml reproduce zdpu...
-    """
-    async with connect() as api:
-        result = await api.reproduce(model)
-    emit(result, lambda r: "reproduced" if r.ok else f"NOT reproduced: {r.failed}")
-    if not result.ok:
-        raise SystemExit(1)

@@ -28,12 +28,17 @@ from orbitstore.api.models import (
     AnchorInfo,
     Change,
     DatabaseInfo,
+    EstimatorInfo,
     ImportResult,
     Item,
+    ModelCardInfo,
     ModelInfo,
     NodeInfo,
     Page,
     PeerInfo,
+    Predictions,
+    ProvenanceReport,
+    ReproduceResult,
     SnapshotInfo,
     SyncStatus,
     VerifyResult,
@@ -135,7 +140,10 @@ class DaemonClient:
     """:class:`~orbitstore.api.protocol.StoreAPI` over a daemon's HTTP API.
 
     ``url`` is the daemon's base URL; ``token`` its bearer token (see
-    ``docs/daemon.md``). The client owns its HTTP session unless one is given.
+    ``docs/daemon.md``). Calls time out after ``timeout`` seconds, except
+    training, reproducing and verifying a model, which wait up to
+    ``long_timeout`` (the daemon answers once the work is done). The client
+    owns its HTTP session unless one is given.
     """
 
     def __init__(
@@ -144,12 +152,14 @@ class DaemonClient:
         *,
         token: str | None,
         timeout: float = 60.0,
+        long_timeout: float = 3600.0,
         session: aiohttp.ClientSession | None = None,
         max_connections: int = 100,
     ) -> None:
         self.url = url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._long = aiohttp.ClientTimeout(total=long_timeout, sock_connect=timeout)
         self._session = session
         self._owns_session = session is None
         self._max_connections = max_connections
@@ -172,14 +182,16 @@ class DaemonClient:
         *,
         body: Any = None,
         params: Mapping[str, str] | None = None,
+        limits: aiohttp.ClientTimeout | None = None,
     ) -> Any:
         data = None if body is None else json.dumps(to_json(body), allow_nan=False).encode()
         headers = dict(self._headers)
         if data is not None:
             headers["Content-Type"] = "application/json"
+        extra: dict[str, Any] = {"timeout": limits} if limits is not None else {}
         try:
             async with self._http().request(
-                method, self.url + path, data=data, params=params, headers=headers
+                method, self.url + path, data=data, params=params, headers=headers, **extra
             ) as response:
                 await _raise_for(response)
                 if response.content_type == "application/json":
@@ -432,42 +444,69 @@ class DaemonClient:
 
     # -- models ----------------------------------------------------------------------------------
 
+    def _model_path(self, model: str, action: str) -> str:
+        if not isinstance(model, str) or not model:
+            raise InvalidRequest("model must be non-empty text (a card CID)")
+        return f"/api/v0/models/{quote(model, safe='')}/{action}"
+
+    async def estimators(self) -> list[EstimatorInfo]:
+        """The estimator names :meth:`train` accepts."""
+        return [EstimatorInfo.from_wire(e) for e in (await self._call("GET", "/api/v0/estimators"))["estimators"]]
+
     async def train(
         self,
-        db: str,
+        db: str | None = None,
         *,
+        snapshot: str | None = None,
         target: str | None = None,
         estimator: str = "random_forest",
         params: Mapping[str, Any] | None = None,
+        seed: int = 0,
+        test_size: float = 0.25,
+        cv: int = 5,
+        anchor: bool = False,
     ) -> ModelInfo:
-        """Train a model on a snapshot of ``db``."""
-        body: dict[str, Any] = {"db": db, "estimator": estimator}
-        if target is not None:
-            body["target"] = target
+        """Train a model on ``db`` or ``snapshot``; waits up to ``long_timeout`` for the daemon to answer."""
+        body: dict[str, Any] = {
+            "estimator": estimator,
+            "seed": seed,
+            "test_size": test_size,
+            "cv": cv,
+            "anchor": anchor,
+        }
+        for name, value in (("db", db), ("snapshot", snapshot), ("target", target)):
+            if value is not None:
+                body[name] = value
         if params is not None:
-            body["params"] = dict(params)
-        return ModelInfo.from_wire(await self._call("POST", "/api/v0/models", body=body))
+            body["params"] = dict(params) if isinstance(params, Mapping) else params
+        return ModelInfo.from_wire(await self._call("POST", "/api/v0/models", body=body, limits=self._long))
 
     async def models(self, db: str | None = None) -> list[ModelInfo]:
-        """Trained models."""
+        """Registered models, oldest first."""
         out = await self._call("GET", "/api/v0/models", params={"db": db} if db is not None else None)
         return [ModelInfo.from_wire(m) for m in out["models"]]
 
-    async def model_card(self, model: str) -> dict[str, Any]:
-        """A model card."""
-        out = from_json(await self._call("GET", f"/api/v0/models/{quote(model, safe='')}/card"))
-        assert isinstance(out, dict)
-        return out
+    async def model_card(self, model: str) -> ModelCardInfo:
+        """A model card and its Markdown rendering."""
+        return ModelCardInfo.from_wire(await self._call("GET", self._model_path(model, "card")))
 
-    async def predict(self, model: str, rows: list[Mapping[str, Any]]) -> list[Any]:
+    async def predict(
+        self, model: str, rows: list[Mapping[str, Any]], *, proba: bool = False, log: bool = False
+    ) -> Predictions:
         """Predictions of ``model`` for ``rows``."""
-        body = {"rows": [dict(r) for r in rows]}
-        out = await self._call("POST", f"/api/v0/models/{quote(model, safe='')}/predict", body=body)
-        return list(from_json(out["predictions"]))
+        batch = [dict(r) if isinstance(r, Mapping) else r for r in rows] if isinstance(rows, list) else rows
+        body = {"rows": batch, "proba": proba, "log": log}
+        return Predictions.from_wire(await self._call("POST", self._model_path(model, "predict"), body=body))
 
-    async def reproduce(self, model: str) -> VerifyResult:
-        """Retrain from the card and compare."""
-        return VerifyResult.from_wire(await self._call("POST", f"/api/v0/models/{quote(model, safe='')}/reproduce"))
+    async def reproduce(self, model: str) -> ReproduceResult:
+        """Retrain from the card and compare; waits up to ``long_timeout``."""
+        out = await self._call("POST", self._model_path(model, "reproduce"), limits=self._long)
+        return ReproduceResult.from_wire(out)
+
+    async def verify_model(self, model: str) -> ProvenanceReport:
+        """Check the model's provenance chain; waits up to ``long_timeout``."""
+        out = await self._call("POST", self._model_path(model, "verify"), limits=self._long)
+        return ProvenanceReport.from_wire(out)
 
     # -- lifetime --------------------------------------------------------------------------------
 

@@ -161,14 +161,83 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         description={"type": ["string", "null"]},
         backend={"type": ["string", "null"]},
     ),
-    "TrainRequest": _object(
-        ("db",), db=_STR, target=_STR, estimator={"type": "string", "default": "random_forest"}, params={}
+    "EstimatorInfo": _object(
+        ("name", "task", "needs_params", "deprecated"),
+        name=_STR,
+        task={"enum": ["classification", "regression", "either"], "description": "either: picks by the target"},
+        needs_params={"type": "boolean", "description": "cannot be built with defaults: give params"},
+        deprecated={"type": "boolean"},
     ),
-    "ModelInfo": _object(("cid", "card", "snapshot", "estimator"), cid=_STR, card=_STR, snapshot=_STR, estimator=_STR),
+    "EstimatorList": _object(("estimators",), estimators={"type": "array", "items": _ref("EstimatorInfo")}),
+    "TrainRequest": _object(
+        (),
+        db={"type": "string", "description": "a dataset: a snapshot of it is taken now (or give snapshot)"},
+        snapshot={"type": "string", "description": "a snapshot CID to train on (or give db)"},
+        target={"type": "string", "description": "default: the schema's target"},
+        estimator={"type": "string", "default": "random_forest", "description": "a name from /api/v0/estimators"},
+        params={"type": "object", "description": "estimator parameters (nested: estimator__name)"},
+        seed={"type": "integer", "default": 0},
+        test_size={"type": "number", "default": 0.25},
+        cv={"type": "integer", "default": 5, "description": "cross-validation folds; 0: none"},
+        anchor={"type": "boolean", "default": False, "description": "anchor the snapshot first; the card links it"},
+    ),
+    "ModelInfo": _object(
+        ("card", "model", "dataset", "snapshot", "estimator", "task", "target", "trained_at", "trainer", "version"),
+        card={"type": "string", "description": "the model card's CID: names the model in every call"},
+        model={"type": "string", "description": "the model file's CID (skops)"},
+        dataset=_STR,
+        snapshot=_STR,
+        estimator={"type": "string", "description": "the estimator's class path"},
+        task={"enum": ["classification", "regression"]},
+        target=_STR,
+        trained_at={"type": "integer", "description": "ms since the epoch"},
+        trainer={"type": "string", "description": "the trainer's identity id"},
+        version={"type": "integer", "description": "counts the dataset's models from 1"},
+        parent={"type": ["string", "null"]},
+        anchor={"type": ["string", "null"], "description": "train's answer only: the snapshot's receipt"},
+        metrics={"type": "object", "additionalProperties": {"type": ["number", "null"]}},
+    ),
     "ModelList": _object(("models",), models={"type": "array", "items": _ref("ModelInfo")}),
-    "ModelCard": {"type": "object", "description": "the model card (provenance)"},
-    "PredictRequest": _object(("rows",), rows={"type": "array", "items": {"type": "object"}}),
-    "Predictions": _object(("predictions",), predictions={"type": "array", "items": _ANY}),
+    "ModelCardInfo": _object(
+        ("cid", "card", "markdown"),
+        cid=_STR,
+        card={"type": "object", "description": "the signed card block (see docs/mlbridge.md), links as DAG-JSON"},
+        markdown=_STR,
+    ),
+    "PredictRequest": _object(
+        ("rows",),
+        rows={"type": "array", "items": {"type": "object"}, "description": "column → value"},
+        proba={"type": "boolean", "description": "classifiers: class probabilities too"},
+        log={"type": "boolean", "description": "record the request in the prediction log"},
+    ),
+    "Predictions": _object(
+        ("model", "values"),
+        model=_STR,
+        values={"type": "array", "items": _ANY},
+        classes={"type": ["array", "null"], "items": _ANY},
+        probabilities={"type": ["array", "null"], "items": {"type": "array", "items": {"type": "number"}}},
+        logged={"type": ["string", "null"], "description": "the prediction-log record id"},
+    ),
+    "ReproduceResult": _object(
+        ("card", "status", "ok", "expected", "actual", "versions", "details"),
+        card=_STR,
+        status={"enum": ["match", "mismatch", "version-differs"]},
+        ok={"type": "boolean"},
+        expected={"type": "string", "description": "the card's fitted-state hash"},
+        actual={"type": "string", "description": "the retrained model's"},
+        versions={"type": "object", "additionalProperties": _STRS, "description": "library → [card, here]"},
+        details=_STRS,
+    ),
+    "ProvenanceCheck": _object(
+        ("name", "status", "detail"), name=_STR, status={"enum": ["pass", "fail", "skip"]}, detail=_STR
+    ),
+    "ProvenanceReport": _object(
+        ("card", "ok", "failed", "checks"),
+        card=_STR,
+        ok={"type": "boolean"},
+        failed={"type": ["string", "null"], "description": "the first failed check"},
+        checks={"type": "array", "items": _ref("ProvenanceCheck")},
+    ),
 }
 
 _MEDIA = {"csv": "text/csv", "sse": "text/event-stream", "text": "text/plain"}
@@ -180,7 +249,7 @@ _ERRORS = {
     "404": "no such database, key or entry",
     "409": "the database cannot do this (immutable access controller, closed…)",
     "413": "body larger than the daemon accepts",
-    "422": "value cannot be stored (not DAG-CBOR, schema violation)",
+    "422": "value cannot be stored (not DAG-CBOR, schema violation), or a model cannot be trained or used",
     "501": "the part behind this call has not landed yet",
 }
 

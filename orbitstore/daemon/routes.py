@@ -265,7 +265,7 @@ class Routes:
         )
         return json_response(info.to_wire())
 
-    # -- parts still landing ---------------------------------------------------------------------
+    # -- sync (pending: orbitstore.sync) ---------------------------------------------------------
 
     async def peers(self, request: web.Request) -> web.Response:
         peers = await self.api.peers()
@@ -273,6 +273,8 @@ class Routes:
 
     async def sync_status(self, request: web.Request) -> web.Response:
         return json_response((await self.api.sync_status(self._db(request))).to_wire())
+
+    # -- dataset ---------------------------------------------------------------------------------
 
     async def _upload(self, request: web.Request) -> AsyncIterator[bytes]:
         received = 0
@@ -329,13 +331,28 @@ class Routes:
         body = await self._body(request)
         return json_response((await self.api.verify(self._field(body, "subject", str))).to_wire())
 
+    # -- models ----------------------------------------------------------------------------------
+
+    async def estimators(self, request: web.Request) -> web.Response:
+        return json_response({"estimators": [e.to_wire() for e in await self.api.estimators()]})
+
     async def train(self, request: web.Request) -> web.Response:
         body = await self._body(request)
+        unknown = body.keys() - _TRAIN_FIELDS
+        if unknown:
+            raise InvalidRequest(f"unknown fields {sorted(unknown)} (known: {', '.join(sorted(_TRAIN_FIELDS))})")
+        options: dict[str, Any] = {}
+        for name, kind in (("seed", int), ("test_size", (int, float)), ("cv", int), ("anchor", bool)):
+            value = self._field(body, name, kind, required=False)
+            if value is not None:
+                options[name] = value
         model = await self.api.train(
-            self._field(body, "db", str),
+            self._field(body, "db", str, required=False),
+            snapshot=self._field(body, "snapshot", str, required=False),
             target=self._field(body, "target", str, required=False),
             estimator=self._field(body, "estimator", str, required=False) or "random_forest",
             params=self._field(body, "params", dict, required=False),
+            **options,
         )
         return json_response(model.to_wire(), status=201)
 
@@ -343,18 +360,26 @@ class Routes:
         return json_response({"models": [m.to_wire() for m in await self.api.models(request.query.get("db"))]})
 
     async def model_card(self, request: web.Request) -> web.Response:
-        return json_response(to_json(await self.api.model_card(request.match_info["model"])))
+        return json_response((await self.api.model_card(request.match_info["model"])).to_wire())
 
     async def predict(self, request: web.Request) -> web.Response:
         body = await self._body(request)
         rows = self._field(body, "rows", list)
         if not all(isinstance(r, dict) for r in rows):
             raise InvalidRequest("field 'rows' must be a list of objects")
-        predictions = await self.api.predict(request.match_info["model"], rows)
-        return json_response({"predictions": to_json(predictions)})
+        answer = await self.api.predict(
+            request.match_info["model"],
+            rows,
+            proba=bool(self._field(body, "proba", bool, required=False)),
+            log=bool(self._field(body, "log", bool, required=False)),
+        )
+        return json_response(answer.to_wire())
 
     async def reproduce(self, request: web.Request) -> web.Response:
         return json_response((await self.api.reproduce(request.match_info["model"])).to_wire())
+
+    async def verify_model(self, request: web.Request) -> web.Response:
+        return json_response((await self.api.verify_model(request.match_info["model"])).to_wire())
 
     # -- the table -------------------------------------------------------------------------------
 
@@ -427,17 +452,26 @@ class Routes:
                   "anchoring", response="AnchorInfo"),
             Route("POST", "/api/v0/verify", self.verify, "verify", "Verify a receipt, or the anchor of a CID",
                   "anchoring", body="VerifyRequest", response="VerifyResult"),
-            Route("POST", "/api/v0/models", self.train, "train", "Train a model (pending: mlbridge)", "models",
+            Route("GET", "/api/v0/estimators", self.estimators, "estimators", "Estimator names train accepts",
+                  "models", response="EstimatorList"),
+            Route("POST", "/api/v0/models", self.train, "train",
+                  "Train a model on a dataset or snapshot (answers when it is stored)", "models",
                   body="TrainRequest", response="ModelInfo", status=201),
-            Route("GET", "/api/v0/models", self.models, "models", "Trained models (pending: mlbridge)", "models",
+            Route("GET", "/api/v0/models", self.models, "models", "Registered models, oldest first", "models",
                   response="ModelList", query=(Param("db", "string", "only models of this dataset"),)),
             Route("GET", "/api/v0/models/{model}/card", self.model_card, "model_card",
-                  "A model card (pending: mlbridge)", "models", response="ModelCard"),
-            Route("POST", "/api/v0/models/{model}/predict", self.predict, "predict", "Predict (pending: mlbridge)",
-                  "models", body="PredictRequest", response="Predictions"),
+                  "A model card and its Markdown rendering", "models", response="ModelCardInfo"),
+            Route("POST", "/api/v0/models/{model}/predict", self.predict, "predict", "Predict rows", "models",
+                  body="PredictRequest", response="Predictions"),
             Route("POST", "/api/v0/models/{model}/reproduce", self.reproduce, "reproduce",
-                  "Retrain and compare (pending: mlbridge)", "models", response="VerifyResult"),
+                  "Retrain from the card and compare fingerprints", "models", response="ReproduceResult"),
+            Route("POST", "/api/v0/models/{model}/verify", self.verify_model, "verify_model",
+                  "Check the provenance chain: model, card, snapshot, records, anchor", "models",
+                  response="ProvenanceReport"),
         ]  # fmt: skip
+
+
+_TRAIN_FIELDS = frozenset({"db", "snapshot", "target", "estimator", "params", "seed", "test_size", "cv", "anchor"})
 
 
 def _not_json(name: str) -> Any:

@@ -29,7 +29,7 @@ async def test_implements_the_protocol(api: StoreAPI) -> None:
     assert node.identity_id and node.public_key and node.identity_hash.startswith("zdpu")
     assert node.storage == "embedded"
     assert node.features["databases"] and node.features["access"] and node.features["events"]
-    assert not node.features["models"]
+    assert node.features["models"] and node.features["anchoring"] and node.features["dataset"]
 
 
 async def test_events_add_get_iterate(api: StoreAPI) -> None:
@@ -264,11 +264,6 @@ async def test_unknown_database(api: StoreAPI) -> None:
     [
         ("sync", lambda api, db: api.peers()),
         ("sync", lambda api, db: api.sync_status(db)),
-        ("models", lambda api, db: api.train(db, target="y")),
-        ("models", lambda api, db: api.models()),
-        ("models", lambda api, db: api.model_card(MISSING)),
-        ("models", lambda api, db: api.predict(MISSING, [{"a": 1}])),
-        ("models", lambda api, db: api.reproduce(MISSING)),
     ],
 )
 async def test_pending_parts_say_so(api: StoreAPI, part: str, call: object) -> None:

@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 from orbitstore.cli.docs import BEGIN, END, commands, reference
 from orbitstore.cli.main import cli
 from orbitstore.daemon import read_token
+from tests.api.test_models import cancer_csv
 from tests.daemon.conftest import daemon_process
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
@@ -35,7 +36,8 @@ def test_every_command_has_an_example() -> None:
     for expected in (
         "init", "id", "daemon", "db create", "db open", "db ls", "db info", "add", "put", "get", "del", "query",
         "iterate", "import", "export", "snapshot", "anchor", "verify", "acl grant", "acl revoke", "acl ls",
-        "peers", "sync status", "ml train", "ml predict", "ml models", "ml card", "ml reproduce",
+        "peers", "sync status", "ml train", "ml predict", "ml models", "ml card", "ml reproduce", "ml verify",
+        "ml estimators",
     ):  # fmt: skip
         assert f"orbitstore {expected}" in names
 
@@ -55,7 +57,7 @@ def test_in_process(tmp_path: Path) -> None:
     assert init["identity_id"] and (tmp_path / "node" / "daemon-token").exists()
     me = json.loads(run("--dir", d, "--json", "id").output)
     assert me["identity_id"] == init["identity_id"] and me["features"]["dataset"] is True
-    assert me["features"]["models"] is False
+    assert me["features"]["models"] is True
     address = run("--dir", d, "db", "create", "notes", "--type", "events").output.strip()
     assert address.startswith("/orbitdb/zdpu")
     h1 = run("--dir", d, "add", "notes", '{"text": "hello"}').output.strip()
@@ -123,11 +125,6 @@ def test_errors_are_clean(tmp_path: Path) -> None:
 PENDING = [
     (["peers"], "sync"),
     (["sync", "status", "notes"], "sync"),
-    (["ml", "train", "notes", "--target", "y"], "models"),
-    (["ml", "predict", MISSING, '{"a": 1}'], "models"),
-    (["ml", "models"], "models"),
-    (["ml", "card", MISSING], "models"),
-    (["ml", "reproduce", MISSING], "models"),
 ]
 
 
@@ -165,17 +162,27 @@ def test_against_a_daemon(tmp_path: Path) -> None:
         assert result.exit_code == 1 and "is a daemon using" in result.output
         result = run("--dir", str(directory), "snapshot", "notes", ok=False)
         assert "not a dataset" in result.output
-        result = run("--dir", str(directory), "ml", "models", ok=False)
-        assert "not available yet: models" in result.output
+        assert run("--dir", str(directory), "ml", "models").output.strip() == "no models"
         # a dataset through the daemon: upload with a progress bar, export, snapshot
         csv = tmp_path / "rows.csv"
-        csv.write_text("pid,x\n" + "".join(f"r{i},{i}\n" for i in range(500)))
+        csv.write_text("pid,x,y\n" + "".join(f"r{i},{i},{i % 7 * 2}\n" for i in range(500)))
         run("--dir", str(directory), "db", "create", "rows", "--type", "dataset")
         imported = run("--dir", str(directory), "import", "rows", str(csv), "--id-column", "pid")
         assert "imported 500 rows" in imported.stdout and "importing" in imported.stderr
-        assert run("--dir", str(directory), "get", "rows", "r7").output.strip() == '{"pid":"r7","x":7}'
+        assert run("--dir", str(directory), "get", "rows", "r7").output.strip() == '{"pid":"r7","x":7,"y":0}'
         exported = run("--dir", str(directory), "export", "rows").stdout.splitlines()
-        assert exported[0] == "id,pid,x" and len(exported) == 501
+        assert exported[0] == "id,pid,x,y" and len(exported) == 501
+        # a model through the daemon: y is a function of x that a tree learns
+        trained = json.loads(
+            run("--dir", str(directory), "--json", "ml", "train", "rows", "--target", "y", "--estimator",
+                "decision_tree", "--cv", "0").stdout
+        )  # fmt: skip
+        assert trained["task"] == "regression" and trained["version"] == 1
+        predicted = run("--dir", str(directory), "ml", "predict", trained["card"], '[{"x": 9}, {"x": 10}]')
+        values = [float(v) for v in predicted.stdout.split()]
+        assert len(values) == 2 and set(values) <= {0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0}  # a leaf: one y seen
+        listed = run("--dir", str(directory), "ml", "models", "rows").output
+        assert trained["card"] in listed and "DecisionTreeRegressor" in listed
     result = run("--dir", elsewhere, "--api", url, "--token", token, "id", ok=False)
     assert result.exit_code == 1 and "no orbitstore daemon at" in result.output
     # the daemon flushed on exit: in process, the entry is there
@@ -227,3 +234,37 @@ def test_dataset_in_process(tmp_path: Path) -> None:
     ledger.write_bytes(ledger.read_bytes().replace(b'"count":1', b'"count":2'))
     result = run("--dir", d, "verify", snap, ok=False)
     assert result.exit_code == 1 and "NOT verified" in result.output
+
+
+def test_ml_in_process(tmp_path: Path) -> None:
+    d = str(tmp_path / "node")
+    data, rows = cancer_csv(step=5)
+    csv = tmp_path / "cancer.csv"
+    csv.write_bytes(data)
+    run("--dir", d, "db", "create", "cancer", "--type", "dataset")
+    run("--dir", d, "import", "cancer", str(csv), "--id-column", "pid", "--target", "diagnosis", "-q")
+    names = run("--dir", d, "ml", "estimators", "--task", "classification").stdout
+    assert "random_forest" in names and "RandomForestClassifier" in names and "Ridge " not in names
+    result = run("--dir", d, "ml", "train", "cancer", "--param", "n_estimators=6", "--cv", "2", "--anchor")
+    assert "training random_forest on cancer…" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("trained RandomForestClassifier v1 on /orbitdb/")
+    card = lines[1].split()[1]
+    assert card.startswith("zdpu") and lines[4].startswith("anchor    zdpu") and "accuracy 0." in lines[5]
+    assert run("--dir", d, "ml", "models").stdout.startswith(f"v1   {card}  RandomForestClassifier")
+    assert run("--dir", d, "ml", "card", card).stdout.startswith("# Model card: RandomForestClassifier")
+    assert json.loads(run("--dir", d, "--json", "ml", "card", card).stdout)["card"]["params"]["n_estimators"] == 6
+    predicted = run("--dir", d, "ml", "predict", card, json.dumps(rows[:2]), "--proba").stdout.splitlines()
+    assert len(predicted) == 2 and all(line.startswith(('"benign"', '"malignant"')) for line in predicted)
+    assert '("benign" 0.' in predicted[0] or '("benign" 1.' in predicted[0]
+    values = json.loads(run("--dir", d, "--json", "ml", "predict", card, "-", input=json.dumps(rows[0])).stdout)
+    assert len(values["values"]) == 1 and values["probabilities"] is None
+    verified = run("--dir", d, "ml", "verify", card).stdout
+    assert verified.splitlines()[-1] == "provenance verified" and "pass  anchor-chain" in verified
+    assert run("--dir", d, "ml", "reproduce", card).stdout.startswith("reproduced: match")
+    result = run("--dir", d, "ml", "predict", card, '{"nonsense": 1}', ok=False)
+    assert result.exit_code == 1 and "ModelError" in result.output and "nonsense" in result.output
+    result = run("--dir", d, "ml", "verify", MISSING, ok=False)
+    assert result.exit_code == 1 and "NOT verified: card" in result.stdout
+    result = run("--dir", d, "ml", "train", ok=False)
+    assert result.exit_code == 2 and "DB or --snapshot" in result.output

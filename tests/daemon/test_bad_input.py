@@ -117,8 +117,30 @@ CASES: list[tuple[str, str, bytes, int, str, tuple[str, ...]]] = [
     ("POST", "/api/v0/db/ds/access/grant", b'{"capability": "fly", "id": "x"}', 400, "InvalidRequest", ("fly",)),
     ("POST", "/api/v0/db/ev/snapshot", b"", 400, "InvalidRequest", ("not a dataset",)),
     ("POST", "/api/v0/db/ev/import", b"a\n1\n", 400, "InvalidRequest", ("not a dataset",)),
-    # parts not landed yet
-    ("POST", "/api/v0/models", b'{"db": "ev"}', 501, "NotAvailable", ("not available yet: models",)),
+    # models
+    ("POST", "/api/v0/models", b'{"db": "ev"}', 400, "InvalidRequest", ("not a dataset",)),
+    ("POST", "/api/v0/models", b"{}", 400, "InvalidRequest", ("exactly one",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "snapshot": "x"}', 400, "InvalidRequest", ("exactly one",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "estimatr": "x"}', 400, "InvalidRequest", ("unknown fields",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "seed": "1"}', 400, "InvalidRequest", ("seed",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "cv": true}', 400, "InvalidRequest", ("cv",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "params": [1]}', 400, "InvalidRequest", ("params",)),
+    ("POST", "/api/v0/models", b'{"snapshot": "not-a-cid"}', 400, "InvalidRequest", ("CID",)),
+    ("POST", "/api/v0/models", f'{{"snapshot": "{MISSING}"}}'.encode(), 404, "NotFound", ()),
+    ("POST", "/api/v0/models", b'{"db": "ds"}', 422, "ModelError", ("target",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "target": "age", "estimator": "nope"}', 422, "ModelError",
+     ("nope",)),
+    ("POST", "/api/v0/models", b'{"db": "ds", "target": "age", "params": {"n_trees": 3}}', 422, "ModelError",
+     ("n_trees",)),
+    ("GET", "/api/v0/models?db=nosuch", b"", 404, "NotFound", ("nosuch",)),
+    ("GET", "/api/v0/models/not-a-cid/card", b"", 400, "InvalidRequest", ("CID",)),
+    ("GET", f"/api/v0/models/{MISSING}/card", b"", 404, "NotFound", (MISSING,)),
+    ("POST", f"/api/v0/models/{MISSING}/predict", b'{"rows": [{"age": 1}]}', 404, "NotFound", (MISSING,)),
+    ("POST", f"/api/v0/models/{MISSING}/predict", b'{"rows": []}', 400, "InvalidRequest", ("rows",)),
+    ("POST", f"/api/v0/models/{MISSING}/predict", b'{"rows": [1]}', 400, "InvalidRequest", ("rows",)),
+    ("POST", f"/api/v0/models/{MISSING}/predict", b'{"rows": [{}], "proba": 1}', 400, "InvalidRequest",
+     ("proba",)),
+    ("POST", f"/api/v0/models/{MISSING}/reproduce", b"", 404, "NotFound", (MISSING,)),
 ]  # fmt: skip
 
 

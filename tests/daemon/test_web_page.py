@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from orbitstore.daemon import Daemon, DaemonClient
+from tests.api.test_models import cancer_csv
 from tests.conftest import need
 
 pytestmark = pytest.mark.browser
@@ -85,13 +86,10 @@ async def test_page_flow_with_live_updates(daemon: Daemon, browser: Any, tmp_pat
     values = await page.locator("#entries tbody td.value").all_text_contents()
     assert values == ['{"text":"live from elsewhere"}', '{"text":"from the page"}']
 
-    # panels for parts still landing are shown, disabled, and say so
-    assert await page.locator("#panel-upload").get_attribute("class") == "card panel"
-    assert await page.locator("#panel-verify").get_attribute("class") == "card panel"
-    for panel, part in (("#panel-train", "models"), ("#panel-card", "models")):
-        assert await page.locator(panel).get_attribute("class") == "card panel disabled"
-        assert await page.locator(f"{panel} .unavailable").text_content() == f"not available yet: {part}"
-        assert await page.locator(f"{panel} button").first.is_disabled()
+    # every panel's part is wired in on this node: none is disabled
+    for panel in ("#panel-upload", "#panel-verify", "#panel-train", "#panel-card", "#panel-predict"):
+        assert await page.locator(panel).get_attribute("class") == "card panel"
+        assert not await page.locator(f"{panel} .unavailable").is_visible()
 
     shot = tmp_path / "web-page.png"
     await page.screenshot(path=str(shot), full_page=True)
@@ -101,6 +99,8 @@ async def test_page_flow_with_live_updates(daemon: Daemon, browser: Any, tmp_pat
 
 
 async def test_token_in_the_fragment_is_taken_once(daemon: Daemon, browser: Any) -> None:
+    assert daemon.api is not None
+    daemon.api.models_service.available = False  # a node without the 'ml' extra: its panels say so
     page = await browser.new_page()
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
@@ -109,6 +109,10 @@ async def test_token_in_the_fragment_is_taken_once(daemon: Daemon, browser: Any)
     assert await page.evaluate("location.hash") == ""
     assert await page.evaluate("location.href") == daemon.url + "/"
     assert all(daemon.token not in url for url in requests)  # a fragment never reaches the server
+    for panel in ("#panel-train", "#panel-card", "#panel-predict"):
+        assert await page.locator(panel).get_attribute("class") == "card panel disabled"
+        assert await page.locator(f"{panel} .unavailable").text_content() == "not available yet: models"
+        assert await page.locator(f"{panel} button").first.is_disabled()
     await page.reload()
     await page.wait_for_selector("#app:not([hidden])")  # kept for the tab's session only
 
@@ -157,6 +161,75 @@ async def test_dataset_csv_upload_and_snapshot(daemon: Daemon, browser: Any, tmp
     await page.wait_for_selector("#verify-result:has-text('verified:')")
     assert snapshot_cid in (await page.text_content("#verify-result") or "")
     shot = tmp_path / "dataset.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    assert errors == []
+
+
+async def test_train_card_provenance_predict(daemon: Daemon, browser: Any, tmp_path: Path) -> None:
+    """Upload a CSV, train, see the card and every provenance check pass, enter a row, get a prediction."""
+    data, _ = cancer_csv()
+    csv = tmp_path / "breast-cancer.csv"
+    csv.write_bytes(data)
+    page = await browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{daemon.url}/#token={daemon.token}")
+    await page.wait_for_selector("#app:not([hidden])")
+    await page.wait_for_selector("#train-estimator option[value='random_forest']", state="attached")
+    assert await page.input_value("#train-estimator") == "random_forest"  # filled from /api/v0/estimators
+    await page.fill("#create-name", "cancer")
+    await page.select_option("#create-type", "dataset")
+    await page.click("#create-form button")
+    await page.wait_for_selector("#db-title:text('cancer')")
+    assert await page.is_visible("#train-hint")  # no schema yet
+    await page.set_input_files("#upload-file", str(csv))
+    await page.fill("#upload-id", "pid")
+    await page.fill("#upload-target", "diagnosis")
+    await page.click("#upload-form button")
+    await page.wait_for_selector("#upload-result:text('143 rows imported')")
+
+    # the target comes from the schema; the algorithms from the API, only classifiers for a text target
+    await page.wait_for_selector("#train-target option[value='diagnosis']", state="attached")
+    assert await page.input_value("#train-target") == "diagnosis"
+    algorithms = await page.locator("#train-estimator option").evaluate_all("os => os.map(o => o.value)")
+    assert "random_forest" in algorithms and "RandomForestClassifier" in algorithms
+    assert "Ridge" not in algorithms and "VotingClassifier" not in algorithms
+    await page.select_option("#train-estimator", "random_forest")
+    await page.fill("#train-params", '{"n_estimators": 10}')
+    await page.click("#train-button")
+    await page.wait_for_selector("#train-result:has-text('trained RandomForestClassifier v1')")
+
+    # the card and the provenance chain: every link passes, the anchor on the local ledger too
+    await page.wait_for_selector("#provenance-result.ok", timeout=30_000)
+    assert (await page.text_content("#provenance-result") or "").startswith("provenance verified: 10 of 10")
+    checks = page.locator("#provenance tbody tr")
+    assert await checks.count() == 10
+    assert set(await checks.evaluate_all("rows => rows.map(r => r.className)")) == {"pass"}
+    assert "NOT A PUBLIC CHAIN" in (await page.text_content("#provenance tr[data-check='anchor-chain']") or "")
+    card = await page.text_content("#card-view") or ""
+    assert card.startswith("# Model card: RandomForestClassifier") and "| n_estimators | `10` |" in card
+    assert await page.locator("#models li").count() == 1
+
+    # a row: the fields come from the model's features, filled from the first record; change one, predict
+    fields = page.locator("#predict-fields [data-column]")
+    assert await fields.count() == 30
+    assert await page.input_value("#predict-record") == "p000"
+    assert await page.input_value("#predict-fields [data-column='mean radius']") == "17.99"
+    await page.fill("#predict-fields [data-column='mean radius']", "9.5")
+    await page.fill("#predict-fields [data-column='worst area']", "")
+    await page.click("#predict-button")
+    await page.wait_for_selector("#predicted")
+    assert await page.text_content("#predicted") in ("benign", "malignant")
+    odds = await page.text_content("#predict-result") or ""
+    assert odds.startswith("diagnosis: ") and ("(benign 0." in odds or "(benign 1." in odds)
+
+    await page.click("#reproduce-button")
+    await page.wait_for_selector("#reproduce-result.ok")
+    assert (await page.text_content("#reproduce-result") or "").startswith("reproduced: match")
+
+    shot = tmp_path / "models.png"
+    await page.locator("#panel-train").scroll_into_view_if_needed()
     await page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert errors == []

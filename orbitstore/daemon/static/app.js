@@ -9,6 +9,9 @@ const state = {
   cursor: null,     // next page of entries
   live: null,       // AbortController of the event stream
   generation: 0,    // bumped whenever the entry list is rebuilt: late pages of an older list are dropped
+  schema: null,     // the selected dataset's schema
+  estimators: [],   // what /api/v0/estimators lists
+  model: null,      // ModelInfo shown in the card, provenance and predict panels
 };
 
 const $ = (id) => document.getElementById(id);
@@ -89,6 +92,8 @@ async function connect(token) {
   $("app").hidden = false;
   $("node").textContent = `${state.node.identity_id.slice(0, 16)}… · ${state.node.storage} · v${state.node.version}`;
   applyFeatures(state.node.features);
+  if (state.node.features.models) state.estimators = (await api("GET", "/api/v0/estimators")).estimators;
+  fillEstimators();
   await loadDatabases();
   say("connected");
 }
@@ -140,8 +145,10 @@ async function select(address) {
   }[info.type] || '{"text": "hello"}';
   $("upload-form").dataset.ready = info.type === "dataset" ? "yes" : "no";
   for (const li of $("databases").children) li.classList.toggle("selected", li.dataset.address === address);
+  clearModel();
   await reloadEntries();
   startLive(info.address);
+  await loadDatasetModels();
 }
 
 // -- entries --------------------------------------------------------------------------------------
@@ -256,6 +263,274 @@ async function startLive(address) {
   }
 }
 
+// -- models: train, card and provenance, predict --------------------------------------------------
+
+const TASK_OF_TYPE = {
+  bool: "classification", category: "classification", str: "classification",
+  int: "regression", float: "regression", timestamp: "regression",
+};
+const shortName = (path) => path.split(".").pop();
+const enc = encodeURIComponent;
+
+function metricsText(metrics) {
+  const parts = Object.keys(metrics).sort().map((k) => `${k} ${metrics[k] === null ? "—" : metrics[k].toFixed(3)}`);
+  return parts.join(" · ") || "no metrics";
+}
+
+function modelsOn() {
+  return Boolean(state.node && state.node.features.models);
+}
+
+function fillEstimators() {
+  const select = $("train-estimator");
+  const previous = select.value || "random_forest";
+  const column = state.schema && state.schema.columns.find((c) => c.name === $("train-target").value);
+  const task = column ? TASK_OF_TYPE[column.type] : null;
+  const usable = state.estimators.filter((e) => !e.needs_params && !e.deprecated);
+  const groups = [["by the target's type", usable.filter((e) => e.task === "either")]];
+  if (task !== "regression") groups.push(["classifiers", usable.filter((e) => e.task === "classification")]);
+  if (task !== "classification") groups.push(["regressors", usable.filter((e) => e.task === "regression")]);
+  select.replaceChildren();
+  for (const [label, items] of groups) {
+    const group = el("optgroup", { label });
+    for (const e of items) group.append(el("option", { value: e.name }, e.task === "either" ? e.name.replaceAll("_", " ") : e.name));
+    if (items.length) select.append(group);
+  }
+  const names = [...select.options].map((o) => o.value);
+  select.value = names.includes(previous) ? previous : (names.includes("random_forest") ? "random_forest" : names[0] || "");
+}
+
+async function loadDatasetModels() {
+  const db = state.selected;
+  state.schema = null;
+  if (db && db.type === "dataset") {
+    try {
+      state.schema = await api("GET", `${dbPath(db.address)}/schema`);
+    } catch (err) {
+      if (err.status !== 404) throw err;  // no schema yet: nothing to train on
+    }
+  }
+  const target = $("train-target");
+  target.replaceChildren();
+  for (const column of state.schema ? state.schema.columns : []) {
+    target.append(el("option", { value: column.name }, `${column.name} (${column.type})`));
+  }
+  if (state.schema && state.schema.target) target.value = state.schema.target;
+  $("train-hint").hidden = Boolean(state.schema);
+  fillEstimators();
+  await listModels();
+}
+
+async function listModels() {
+  const list = $("models");
+  list.replaceChildren();
+  if (!modelsOn() || !state.selected || state.selected.type !== "dataset") return;
+  const { models } = await api("GET", `/api/v0/models?db=${enc(state.selected.address)}`);
+  for (const model of models.slice().reverse()) {  // newest first
+    const item = el(
+      "li",
+      { dataset: { card: model.card } },
+      el("span", {}, `v${model.version} ${shortName(model.estimator)}`),
+      el("span", { class: "type" }, metricsText(model.metrics)),
+    );
+    if (state.model && state.model.card === model.card) item.classList.add("selected");
+    item.addEventListener("click", () => showModel(model).catch((err) => say(err.message || String(err), true)));
+    list.append(item);
+  }
+  if (!models.length) list.append(el("li", { class: "muted" }, "none yet"));
+}
+
+function clearModel() {
+  state.model = null;
+  $("model-view").hidden = true;
+  $("card-hint").hidden = false;
+  $("predict-form").hidden = true;
+  $("predict-fill-form").hidden = true;
+  $("predict-hint").hidden = false;
+  $("predict-result").textContent = "";
+  $("train-result").textContent = "";
+}
+
+async function showModel(model) {
+  state.model = model;
+  for (const li of $("models").children) li.classList.toggle("selected", li.dataset.card === model.card);
+  $("card-hint").hidden = true;
+  $("model-view").hidden = false;
+  $("model-title").textContent = `${shortName(model.estimator)} v${model.version}, predicts ${model.target} (${model.task})`;
+  $("model-card-cid").textContent = model.card;
+  $("model-snapshot").textContent = model.snapshot;
+  $("model-metrics").textContent = metricsText(model.metrics);
+  $("provenance").tBodies[0].replaceChildren();
+  $("provenance-result").textContent = "";
+  $("reproduce-result").textContent = "";
+  $("predict-result").textContent = "";
+  const card = await api("GET", `/api/v0/models/${enc(model.card)}/card`);
+  if (state.model !== model) return;
+  $("card-view").textContent = card.markdown;
+  $("verify-subject").value = model.card;  // the anchor panel can anchor the card itself
+  buildPredictForm(card.card.features);
+  await fillFromFirstRecord(model);
+  await checkProvenance();
+}
+
+async function checkProvenance() {
+  const model = state.model;
+  const result = $("provenance-result");
+  result.textContent = "checking model → card → snapshot → records → anchor…";
+  result.className = "";
+  const report = await api("POST", `/api/v0/models/${enc(model.card)}/verify`);
+  if (state.model !== model) return;
+  const body = $("provenance").tBodies[0];
+  body.replaceChildren();
+  for (const check of report.checks) {
+    body.append(el(
+      "tr",
+      { class: check.status, dataset: { check: check.name } },
+      el("td", { class: "mono" }, check.name),
+      el("td", { class: "status" }, check.status),
+      el("td", { class: "detail" }, check.detail),
+    ));
+  }
+  const passed = report.checks.filter((c) => c.status === "pass").length;
+  result.textContent = report.ok
+    ? `provenance verified: ${passed} of ${report.checks.length} checks pass`
+    : `NOT verified: ${report.failed || "a link could not be checked"}`;
+  result.className = report.ok ? "ok" : "error";
+}
+
+function buildPredictForm(features) {
+  const fields = $("predict-fields");
+  fields.replaceChildren();
+  for (const feature of features.columns) {
+    let input;
+    if (feature.categories || feature.type === "bool") {
+      const choices = feature.type === "bool" ? ["true", "false"] : feature.categories;
+      input = el("select", {}, el("option", { value: "" }, "(missing)"));
+      for (const choice of choices) input.append(el("option", { value: choice }, choice));
+    } else if (feature.type === "int" || feature.type === "float") {
+      input = el("input", { type: "number", step: feature.type === "int" ? "1" : "any" });
+    } else {
+      input = el("input", { placeholder: feature.type === "timestamp" ? "2024-01-31T12:00:00Z" : "" });
+    }
+    input.dataset.column = feature.name;
+    input.dataset.type = feature.type;
+    fields.append(el("label", {}, feature.name, input));
+  }
+  $("predict-hint").hidden = true;
+  $("predict-form").hidden = false;
+  $("predict-fill-form").hidden = false;
+}
+
+function readPredictRow() {
+  const row = {};
+  for (const input of $("predict-fields").querySelectorAll("[data-column]")) {
+    const text = input.value.trim();
+    if (text === "") continue;  // missing: the model reads it as such
+    const type = input.dataset.type;
+    if (type === "int" || type === "float") row[input.dataset.column] = Number(text);
+    else if (type === "bool") row[input.dataset.column] = text === "true";
+    else row[input.dataset.column] = text;
+  }
+  return row;
+}
+
+async function fillFromRecord(address, key) {
+  const item = await api("GET", `${dbPath(address)}/get?key=${enc(key)}`);
+  for (const input of $("predict-fields").querySelectorAll("[data-column]")) {
+    const value = item.value[input.dataset.column];
+    input.value = value === null || value === undefined ? "" : String(value);
+  }
+  $("predict-record").value = key;
+}
+
+async function fillFromFirstRecord(model) {
+  const page = await api("GET", `${dbPath(model.dataset)}/entries?limit=1`);
+  if (page.items.length && state.model === model) await fillFromRecord(model.dataset, page.items[0].key);
+}
+
+function showPrediction(out) {
+  const box = $("predict-result");
+  box.replaceChildren();
+  const plain = (value) => (typeof value === "string" ? value : show(value));
+  box.append(el("span", { class: "label" }, `${state.model.target}: `), el("strong", { id: "predicted" }, plain(out.values[0])));
+  if (out.classes && out.probabilities) {
+    const odds = out.classes.map((c, i) => `${plain(c)} ${out.probabilities[0][i].toFixed(3)}`).join(" · ");
+    box.append(el("span", { class: "muted" }, `  (${odds})`));
+  }
+}
+
+function wireModels() {
+  $("train-target").addEventListener("change", fillEstimators);
+
+  onSubmit("train-form", async () => {
+    if (!state.selected || state.selected.type !== "dataset") throw new Error("choose a dataset");
+    if (!state.schema) throw new Error("the dataset has no schema yet: upload a CSV first");
+    const body = {
+      db: state.selected.address,
+      target: $("train-target").value,
+      estimator: $("train-estimator").value,
+      seed: Number($("train-seed").value || "0"),
+      anchor: $("train-anchor").checked,
+    };
+    if ($("train-params").value.trim()) body.params = parseJSON($("train-params").value, "the parameters");
+    const button = $("train-button");
+    const result = $("train-result");
+    const started = Date.now();
+    const label = `training ${body.estimator} on ${state.selected.name}`;
+    result.className = "";
+    result.textContent = `${label}…`;
+    const timer = setInterval(() => { result.textContent = `${label}… ${Math.round((Date.now() - started) / 1000)}s`; }, 1000);
+    button.disabled = true;
+    let model;
+    try {
+      model = await api("POST", "/api/v0/models", body);
+    } catch (err) {
+      result.textContent = "";
+      throw err;
+    } finally {
+      clearInterval(timer);
+      button.disabled = false;
+    }
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    result.textContent = `trained ${shortName(model.estimator)} v${model.version} in ${seconds}s: ${metricsText(model.metrics)}`;
+    say(`trained ${model.card.slice(0, 16)}…`);
+    await listModels();
+    await showModel(model);
+  });
+
+  onSubmit("provenance-form", async () => {
+    if (!state.model) throw new Error("choose a model");
+    await checkProvenance();
+  });
+
+  $("reproduce-button").addEventListener("click", async () => {
+    const model = state.model;
+    const box = $("reproduce-result");
+    try {
+      box.className = "";
+      box.textContent = "retraining from the card…";
+      const result = await api("POST", `/api/v0/models/${enc(model.card)}/reproduce`);
+      box.textContent = `${result.ok ? "reproduced" : "NOT reproduced"}: ${result.status}. ${result.details.join("; ")}`;
+      box.className = result.ok ? "ok" : "error";
+    } catch (err) {
+      box.textContent = "";
+      say(err.message || String(err), true);
+    }
+  });
+
+  onSubmit("predict-fill-form", async () => {
+    if (!state.model) throw new Error("choose a model");
+    await fillFromRecord(state.model.dataset, $("predict-record").value.trim());
+  });
+
+  onSubmit("predict-form", async () => {
+    if (!state.model) throw new Error("choose a model");
+    const body = { rows: [readPredictRow()], proba: $("predict-proba").checked };
+    const out = await api("POST", `/api/v0/models/${enc(state.model.card)}/predict`, body);
+    showPrediction(out);
+  });
+}
+
 // -- forms ----------------------------------------------------------------------------------------
 
 function onSubmit(id, handler) {
@@ -306,7 +581,7 @@ function wire() {
 
   $("more").addEventListener("click", () => loadEntries().catch((err) => say(err.message, true)));
 
-  // Panels for parts still landing; their controls stay disabled until /api/v0/node lists the feature.
+  // Panels for parts a node may lack; their controls stay disabled until /api/v0/node lists the feature.
   onSubmit("upload-form", async () => {
     const file = $("upload-file").files[0];
     if (!file || !state.selected || state.selected.type !== "dataset") throw new Error("choose a dataset and a CSV file");
@@ -325,6 +600,7 @@ function wire() {
       bar.hidden = true;
     }
     await reloadEntries();
+    await loadDatasetModels();  // the import may have set the schema
   });
 
   onSubmit("snapshot-form", async () => {
@@ -332,27 +608,6 @@ function wire() {
     const snap = await api("POST", `${dbPath(state.selected.address)}/snapshot`);
     $("snapshot-result").textContent = `${snap.cid} (${snap.records} records)`;
     $("verify-subject").value = snap.cid;
-  });
-
-  onSubmit("train-form", async () => {
-    if (!state.selected) throw new Error("choose a dataset");
-    const body = { db: state.selected.address, estimator: $("train-estimator").value };
-    if ($("train-target").value) body.target = $("train-target").value;
-    const model = await api("POST", "/api/v0/models", body);
-    $("predict-model").value = model.cid;
-    $("card-model").value = model.cid;
-    say(`trained ${model.cid.slice(0, 16)}…`);
-  });
-
-  onSubmit("predict-form", async () => {
-    const row = parseJSON($("predict-row").value, "the row");
-    const out = await api("POST", `/api/v0/models/${encodeURIComponent($("predict-model").value)}/predict`, { rows: [row] });
-    $("predict-result").textContent = show(out.predictions[0]);
-  });
-
-  onSubmit("card-form", async () => {
-    const card = await api("GET", `/api/v0/models/${encodeURIComponent($("card-model").value)}/card`);
-    $("card-view").textContent = JSON.stringify(card, null, 2);
   });
 
   onSubmit("verify-form", async () => {
@@ -377,6 +632,7 @@ function wire() {
 
 document.addEventListener("DOMContentLoaded", () => {
   wire();
+  wireModels();
   applyFeatures({});
   const token = takeTokenFromFragment();
   if (token) connect(token);
