@@ -18,6 +18,7 @@ from orbitstore.access.base import AccessRegistry
 from orbitstore.config import DEFAULT_REFERENCES_COUNT
 from orbitstore.databases.base import Database
 from orbitstore.databases.manifest import Address, Manifest
+from orbitstore.encryption.base import Encryption, EncryptionOption
 from orbitstore.errors import ConfigError, DatabaseError, NotFound
 from orbitstore.identities import Identities, Identity, KeyStore, MemoryKeyStore
 from orbitstore.log import Log
@@ -80,6 +81,7 @@ class OrbitStore:
         access_controller: dict[str, Any] | None = None,
         meta: Any = None,
         references_count: int = DEFAULT_REFERENCES_COUNT,
+        encryption: EncryptionOption = None,
         **options: Any,
     ) -> Any:
         """Open a database by address (``/orbitdb/zdpu…``) or create/open one by name.
@@ -90,6 +92,11 @@ class OrbitStore:
         types, ``{"type": "dataset"}`` (this node is the genesis admin) for datasets. By address, the
         manifest must be in the block store (or reachable through it), and a
         ``type`` given must match the manifest's.
+
+        ``encryption`` is OrbitDB's ``{"data": encrypter, "replication": encrypter}``
+        (see docs/encryption.md), for ``events`` and ``keyvalue``. It is refused for
+        ``documents`` (JS OrbitDB 3.x silently ignores it there, so honouring it
+        would break interop) and for ``dataset`` (which has its own read access).
         """
         self._check_open()
         if Address.is_valid(name_or_address):
@@ -109,8 +116,19 @@ class OrbitStore:
             await self.blocks.put(manifest.hash, block)
             address = manifest.address
         key = str(address)
+        layers = Encryption.of(encryption)
         if key in self._open:
-            return self._open[key]
+            opened = self._open[key]
+            if layers is not None and opened.log.encryption != layers:
+                raise DatabaseError(f"{address} is already open with other encryption settings")
+            return opened
+        if layers is not None and manifest.type in ("documents", "dataset"):
+            why = (
+                "JS OrbitDB 3.x ignores encryption for documents databases, so encrypted entries would not interoperate"
+                if manifest.type == "documents"
+                else "datasets encrypt records with per-reader keys instead: see docs/encryption.md"
+            )
+            raise ConfigError(f"encryption= is not supported for {manifest.type!r} databases: {why}")
         kind = self._database_type(manifest.type)
         ac_kind = self.access_controllers.get(manifest.access_controller_type)
         access = await ac_kind.load(self, manifest.access_controller, name=manifest.name)
@@ -124,6 +142,7 @@ class OrbitStore:
             index_storage=self._storage_for(f"log-index/{h}"),
             access=access,
             close_storages=False,  # the store owns them: closing one database must not close the others'
+            encryption=layers,
         )
         db = kind(
             store=self,

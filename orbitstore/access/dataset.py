@@ -1,7 +1,9 @@
 """The ``dataset`` access controller: capabilities granted and revoked inside the dataset's own log.
 
 Its address is ``/dataset/<cid>`` where the block is ``{v: 1, type: 'dataset',
-admin: [ids], write: [ids]}``: the genesis admins and writers. Everything after
+admin: [ids], write: [ids]}``: the genesis admins and writers. An encrypted
+dataset (records readable only by holders of ``read``, docs/encryption.md) adds
+``encrypted: true``; the field is absent otherwise, so older manifests keep their CIDs. Everything after
 genesis — GRANT and REVOKE operations — lives in the dataset log and is
 evaluated causally by :mod:`orbitstore.databases.dataset.acl`; this controller
 is the log's gate, asking the dataset it is bound to for a verdict on each
@@ -40,30 +42,41 @@ class DatasetAccessController:
 
     type: ClassVar[str] = "dataset"
 
-    def __init__(self, address: str, *, admin: list[str], write: list[str]) -> None:
+    def __init__(self, address: str, *, admin: list[str], write: list[str], encrypted: bool = False) -> None:
         self.address = address
         self.admin = list(admin)
         self.write = list(write)
+        #: True when records are sealed and readable only with a key (docs/encryption.md).
+        self.encrypted = encrypted
         self._db: Dataset | None = None
 
     @staticmethod
-    def manifest_block(*, admin: list[str], write: list[str]) -> bytes:
-        """The manifest block ``{v: 1, type: 'dataset', admin: [...], write: [...]}``."""
-        return encode({"v": MANIFEST_VERSION, "type": "dataset", "admin": list(admin), "write": list(write)})
+    def manifest_block(*, admin: list[str], write: list[str], encrypted: bool = False) -> bytes:
+        """The manifest block ``{v: 1, type: 'dataset', admin: [...], write: [...]}`` (+ ``encrypted: true``)."""
+        value: dict[str, Any] = {"v": MANIFEST_VERSION, "type": "dataset", "admin": list(admin), "write": list(write)}
+        if encrypted:
+            value["encrypted"] = True
+        return encode(value)
 
     @classmethod
     async def create(cls, store: OrbitStore, *, name: str, options: dict[str, Any]) -> str:
-        """Write the manifest; ``admin`` defaults to this node's identity, ``write`` to nobody else."""
+        """Write the manifest; ``admin`` defaults to this node's identity, ``write`` to nobody else.
+
+        ``encrypted=True`` makes an encrypted dataset (records sealed per key epoch).
+        """
         admin = _ids(options.get("admin", [store.identity.id]), "admin")
         write = _ids(options.get("write", []), "write")
-        extra = set(options) - {"admin", "write"}
+        encrypted = options.get("encrypted", False)
+        if type(encrypted) is not bool:
+            raise DatabaseError("dataset access controller: 'encrypted' must be true or false")
+        extra = set(options) - {"admin", "write", "encrypted"}
         if extra:
             raise DatabaseError(f"dataset access controller: unknown options {sorted(extra)}")
         if not admin:
             raise DatabaseError("dataset access controller: at least one admin is needed")
         if "*" in admin:
             raise DatabaseError("dataset access controller: '*' cannot be an admin")
-        block = cls.manifest_block(admin=admin, write=write)
+        block = cls.manifest_block(admin=admin, write=write, encrypted=encrypted)
         cid = block_cid(block)
         await store.blocks.put(cid, block)
         return f"/dataset/{cid}"
@@ -87,10 +100,16 @@ class DatasetAccessController:
             not isinstance(value, dict)
             or value.get("type") != "dataset"
             or value.get("v") != MANIFEST_VERSION
-            or set(value) != {"v", "type", "admin", "write"}
+            or set(value) - {"encrypted"} != {"v", "type", "admin", "write"}
+            or value.get("encrypted", True) is not True
         ):
             raise DatabaseError(f"access controller manifest {cid} is not a dataset manifest")
-        return cls(address, admin=_ids(value["admin"], "admin"), write=_ids(value["write"], "write"))
+        return cls(
+            address,
+            admin=_ids(value["admin"], "admin"),
+            write=_ids(value["write"], "write"),
+            encrypted="encrypted" in value,
+        )
 
     def genesis(self) -> AclState:
         """The capabilities before any GRANT or REVOKE."""

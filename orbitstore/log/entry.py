@@ -4,6 +4,11 @@ The stored block is the DAG-CBOR map ``{v, id, key, sig, next, refs, clock,
 payload, identity}``; the signature covers the DAG-CBOR bytes of ``{v, id, next,
 refs, clock, payload}``. ``hash`` is the base58btc CIDv1 of the block and is not
 stored in it.
+
+With OrbitDB's encryption option (spec §9, :mod:`orbitstore.encryption`) the
+``data`` layer puts the encrypted DAG-CBOR payload in ``payload`` (the signature
+covers the ciphertext) and the ``replication`` layer stores the whole block as a
+DAG-CBOR byte string of its ciphertext, whose CID is then ``hash``.
 """
 
 from __future__ import annotations
@@ -13,10 +18,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from orbitstore.codec import block_cid, decode, dumps, normalize
-from orbitstore.errors import DecodeError, EncodeError, IdentityError, LogError, NotFound, SignatureError
+from orbitstore.errors import (
+    DecodeError,
+    EncodeError,
+    EncryptionError,
+    IdentityError,
+    LogError,
+    NotFound,
+    SignatureError,
+)
 from orbitstore.log.clock import Clock
 
 if TYPE_CHECKING:
+    from orbitstore.encryption.base import Encryption
     from orbitstore.identities import Identities, Identity
 
 __all__ = ["ENTRY_VERSION", "Entry"]
@@ -41,7 +55,13 @@ def _unsigned_bytes(log_id: str, payload: Any, nexts: list[str], refs: list[str]
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One signed log entry. ``bytes`` is the stored block and ``hash`` its CID string."""
+    """One signed log entry. ``bytes`` is the stored block and ``hash`` its CID string.
+
+    With data encryption, ``payload`` is the decrypted payload and
+    ``encrypted_payload`` the ciphertext the entry actually holds and signs
+    (OrbitDB's ``_payload``); with replication encryption, ``bytes`` is the
+    encrypted wrapper block and ``hash`` its CID.
+    """
 
     hash: str
     id: str
@@ -54,6 +74,7 @@ class Entry:
     sig: str
     bytes: builtins.bytes
     v: int = ENTRY_VERSION
+    encrypted_payload: builtins.bytes | None = None
 
     # -- creation -------------------------------------------------------------------------------
 
@@ -68,8 +89,13 @@ class Entry:
         clock: Clock | None = None,
         next: list[str] | tuple[str, ...] = (),
         refs: list[str] | tuple[str, ...] = (),
+        encryption: Encryption | None = None,
     ) -> Entry:
-        """Build and sign an entry. ``clock`` defaults to ``(identity.public_key, 0)`` as in OrbitDB."""
+        """Build and sign an entry. ``clock`` defaults to ``(identity.public_key, 0)`` as in OrbitDB.
+
+        ``encryption`` applies OrbitDB's two layers (spec §9): ``data`` encrypts the
+        payload's DAG-CBOR bytes before signing, ``replication`` the finished block.
+        """
         if not isinstance(log_id, str) or not log_id:
             raise LogError("an entry needs a non-empty text log id")
         if payload is None:
@@ -82,7 +108,15 @@ class Entry:
         for h in (*nexts, *references):
             if not isinstance(h, str):
                 raise EncodeError("next and refs hold text CIDs")
-        sig = await identities.sign(identity, _unsigned_bytes(log_id, norm, nexts, references, clock))
+        data = encryption.data if encryption is not None else None
+        replication = encryption.replication if encryption is not None else None
+        ciphertext: builtins.bytes | None = None
+        if data is not None:
+            from orbitstore.encryption.base import encrypt
+
+            ciphertext = await encrypt(data, dumps(norm), what="an entry payload", subject=f" of log {log_id}")
+        signed_payload = ciphertext if ciphertext is not None else norm
+        sig = await identities.sign(identity, _unsigned_bytes(log_id, signed_payload, nexts, references, clock))
         block = dumps(
             {
                 "v": ENTRY_VERSION,
@@ -92,10 +126,14 @@ class Entry:
                 "next": nexts,
                 "refs": references,
                 "clock": {"id": clock.id, "time": clock.time},
-                "payload": norm,
+                "payload": signed_payload,
                 "identity": identity.hash,
             }
         )
+        if replication is not None:
+            from orbitstore.encryption.base import encrypt
+
+            block = dumps(await encrypt(replication, block, what="an entry block", subject=f" of log {log_id}"))
         return cls(
             block_cid(block),
             log_id,
@@ -107,6 +145,8 @@ class Entry:
             identity.hash,
             sig,
             block,
+            ENTRY_VERSION,
+            ciphertext,
         )
 
     # -- decoding -------------------------------------------------------------------------------
@@ -188,6 +228,86 @@ class Entry:
             bytes(block),
         )
 
+    @classmethod
+    async def open(
+        cls,
+        block: builtins.bytes,
+        *,
+        encryption: Encryption | None,
+        strict: bool = True,
+        expected_hash: str | None = None,
+        trusted_hash: str | None = None,
+    ) -> Entry:
+        """:meth:`decode` with OrbitDB's encryption layers undone (spec §9).
+
+        ``replication``: ``block`` must be a DAG-CBOR byte string; its plaintext is
+        the entry block, and the entry's ``hash`` and ``bytes`` stay the wrapper's.
+        ``data``: ``payload`` must be bytes; it is decrypted and DAG-CBOR-decoded,
+        and the ciphertext is kept in ``encrypted_payload`` for verification.
+        Raises :class:`~orbitstore.errors.EncryptionError` when a layer does not
+        decrypt, :class:`DecodeError` for malformed bytes.
+        """
+        if encryption is None:
+            return cls.decode(block, strict=strict, expected_hash=expected_hash, trusted_hash=trusted_hash)
+        from orbitstore.encryption.base import decrypt
+
+        if trusted_hash is not None and not strict:
+            # Our own verified block, read back (the hot path of reads): decode once, construct once.
+            try:
+                value = decode(block, strict=False)
+                if encryption.replication is not None:
+                    inner = await decrypt(encryption.replication, value, what="entry ", subject=trusted_hash)
+                    value = decode(inner, strict=False)
+                payload, ciphertext, clock = value["payload"], None, value["clock"]
+                if encryption.data is not None:
+                    ciphertext = payload
+                    plain = await decrypt(encryption.data, payload, what="the payload of entry ", subject=trusted_hash)
+                    payload = decode(plain, strict=False)
+                return cls(
+                    trusted_hash,
+                    value["id"],
+                    payload,
+                    tuple(value["next"]),
+                    tuple(value["refs"]),
+                    Clock(clock["id"], clock["time"]),
+                    value["key"],
+                    value["identity"],
+                    value["sig"],
+                    block,
+                    ENTRY_VERSION,
+                    ciphertext,
+                )
+            except (KeyError, TypeError, DecodeError):
+                pass  # not what we stored: the full checks below give a precise error
+        wrapper: builtins.bytes | None = None
+        if encryption.replication is not None:
+            sealed = decode(block, strict=strict)
+            if type(sealed) is not builtins.bytes:
+                raise DecodeError("an entry stored with replication encryption must be a DAG-CBOR byte string")
+            digest = trusted_hash if trusted_hash is not None else block_cid(builtins.bytes(block))
+            if expected_hash is not None and digest != expected_hash:
+                raise LogError(f"block hashes to {digest}, not {expected_hash}")
+            wrapper = builtins.bytes(block)
+            inner = await decrypt(encryption.replication, sealed, what="entry ", subject=digest)
+            entry = cls.decode(inner, strict=strict, trusted_hash=digest)
+        else:
+            entry = cls.decode(block, strict=strict, expected_hash=expected_hash, trusted_hash=trusted_hash)
+        payload, ciphertext = entry.payload, None
+        if encryption.data is not None:
+            ciphertext = payload
+            if type(ciphertext) is not builtins.bytes:
+                raise DecodeError(f"entry {entry.hash}: an encrypted payload must be a byte string")
+            plain = await decrypt(encryption.data, ciphertext, what="the payload of entry ", subject=entry.hash)
+            try:
+                payload = decode(plain, strict=strict)
+            except DecodeError as exc:
+                raise EncryptionError(f"entry {entry.hash}: decrypted payload is not DAG-CBOR: {exc}") from None
+            if payload is None:
+                raise DecodeError(f"entry {entry.hash}: payload cannot be null")
+        e = entry
+        stored = wrapper if wrapper is not None else e.bytes
+        return cls(e.hash, e.id, payload, e.next, e.refs, e.clock, e.key, e.identity, e.sig, stored, e.v, ciphertext)
+
     # -- views ----------------------------------------------------------------------------------
 
     def encode(self) -> builtins.bytes:
@@ -195,8 +315,12 @@ class Entry:
         return self.bytes
 
     def signed_bytes(self) -> builtins.bytes:
-        """The bytes the signature covers (the six unsigned fields, re-encoded)."""
-        return _unsigned_bytes(self.id, normalize(self.payload), list(self.next), list(self.refs), self.clock)
+        """The bytes the signature covers (the six unsigned fields, re-encoded).
+
+        With data encryption that is the ciphertext payload, as OrbitDB signs it.
+        """
+        payload = self.encrypted_payload if self.encrypted_payload is not None else normalize(self.payload)
+        return _unsigned_bytes(self.id, payload, list(self.next), list(self.refs), self.clock)
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as OrbitDB shows it in memory (with ``hash``)."""

@@ -3,6 +3,10 @@
 Writes (``append``, ``join_entry``) are serialized by one lock. Nothing here does
 I/O except through the three storages: entries (hash → block), heads (one JSON
 record) and index (hash → presence).
+
+With ``encryption=`` (OrbitDB's ``{data, replication}`` option, spec §9) entries
+are encrypted as they are created and decrypted as they are read or joined;
+blocks from peers go through :meth:`Log.decode_entry`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import heapq
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from orbitstore.encryption.base import Encryption, EncryptionOption
 from orbitstore.errors import AccessDenied, DecodeError, LogError, NotFound, StorageError
 from orbitstore.identities import Identities, Identity
 from orbitstore.log.access import AccessController, AllowAll
@@ -45,6 +50,7 @@ class Log:
         access: AccessController,
         cache_size: int,
         close_storages: bool = True,
+        encryption: Encryption | None = None,
     ) -> None:
         self.identity = identity
         self.identities = identities
@@ -53,6 +59,8 @@ class Log:
         self.entry_storage = entry_storage
         self.heads_storage = heads_storage
         self.index_storage = index_storage
+        #: OrbitDB's encryption layers, or ``None`` for plaintext entries.
+        self.encryption = encryption
         self._cache: dict[str, Entry] = {}
         self._cache_size = cache_size
         self._heads: list[Entry] = []
@@ -79,6 +87,7 @@ class Log:
         access: AccessController | None = None,
         cache_size: int = 200_000,
         close_storages: bool = True,
+        encryption: EncryptionOption = None,
     ) -> Log:
         """Open (or create) the log ``log_id``; the heads are read back from ``heads_storage``.
 
@@ -86,6 +95,8 @@ class Log:
         default to memory; ``access`` defaults to allowing every verified writer.
         ``close_storages=False`` leaves the storages open on :meth:`aclose` (their
         owner, e.g. the store, closes them); pending writes are synced either way.
+        ``encryption`` is OrbitDB's ``{"data": encrypter, "replication": encrypter}``
+        (either may be left out) or an :class:`~orbitstore.encryption.Encryption`.
         """
         if log_id is not None and (not isinstance(log_id, str) or not log_id):
             raise LogError("log_id must be a non-empty string")
@@ -99,6 +110,7 @@ class Log:
             access=access if access is not None else AllowAll(),
             cache_size=cache_size,
             close_storages=close_storages,
+            encryption=Encryption.of(encryption),
         )
         for h in await load_heads(log.heads_storage):
             entry = await log.get(h)
@@ -131,9 +143,22 @@ class Log:
         if block is None:
             return None
         # Our own storage only ever holds blocks we verified; skip the canonical re-check.
-        entry = Entry.decode(block, strict=False, trusted_hash=hash)
+        if self.encryption is None:
+            entry = Entry.decode(block, strict=False, trusted_hash=hash)
+        else:
+            entry = await Entry.open(block, encryption=self.encryption, strict=False, trusted_hash=hash)
         self._remember(entry)
         return entry
+
+    async def decode_entry(self, block: bytes, *, expected_hash: str | None = None) -> Entry:
+        """Decode (and decrypt, with ``encryption``) an entry block from a peer, strictly.
+
+        :class:`DecodeError` for malformed bytes, :class:`~orbitstore.errors.EncryptionError`
+        when a layer does not decrypt, :class:`LogError` when ``expected_hash`` does not match.
+        """
+        if self.encryption is None:
+            return Entry.decode(block, expected_hash=expected_hash)
+        return await Entry.open(block, encryption=self.encryption, expected_hash=expected_hash)
 
     async def has(self, hash: str) -> bool:
         """True when ``hash`` is an entry of this log."""
@@ -291,6 +316,7 @@ class Log:
                 clock=Clock(self.identity.public_key, time),
                 next=nexts,
                 refs=refs,
+                encryption=self.encryption,
             )
             if not await self.access.can_append(entry, self.identity, self.get):
                 raise AccessDenied(f"identity {self.identity.id} may not write to log {self.id}")
@@ -368,6 +394,9 @@ class Log:
     async def _join(self, entry: Entry, fetch: BlockFetcher | None) -> list[Entry]:
         if await self.has(entry.hash):
             return []
+        if self.encryption is not None or entry.encrypted_payload is not None:
+            # The object may come from a log holding other keys: read its bytes as this log does.
+            entry = await self.decode_entry(entry.bytes, expected_hash=entry.hash)
         pending: dict[str, tuple[Entry, Identity]] = {entry.hash: (entry, await self._verify(entry, fetch))}
         wanted = [h for h in {*entry.next, *entry.refs} if h not in pending]
         sem = asyncio.Semaphore(_FETCH_CONCURRENCY)
@@ -380,7 +409,7 @@ class Log:
             if block is None:
                 raise NotFound(f"entry {h} is missing; cannot join {entry.hash} into log {self.id}")
             try:
-                return Entry.decode(block, expected_hash=h)
+                return await self.decode_entry(block, expected_hash=h)
             except DecodeError as exc:
                 raise DecodeError(f"entry {h}: {exc}") from None
 

@@ -218,7 +218,7 @@ async def test_malformed_operation_is_refused() -> None:
         for head in await db.heads():
             await forged.join_entry(head)
         entry = await forged.append({"op": "ERASE", "key": "x", "value": None})
-        with pytest.raises(DatabaseError, match="ERASE is reserved"):
+        with pytest.raises(DatabaseError, match="ERASE value must be a list"):
             await db.join_entry(entry)
 
 

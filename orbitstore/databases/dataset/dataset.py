@@ -8,7 +8,9 @@
     await db.import_csv("more.csv", batch_size=1000)
     snap = await db.snapshot()            # snap.cid is the dataset version
 
-See ``docs/dataset.md`` for the operations, the access rules and the read order.
+See ``docs/dataset.md`` for the operations, the access rules and the read order,
+and ``docs/encryption.md`` for encrypted datasets (``access_controller={"type":
+"dataset", "encrypted": True}``: read access by key epochs) and erasure.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import csv
 import inspect
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from orbitstore.codec import CID
@@ -29,6 +32,7 @@ from orbitstore.databases.dataset.ops import (
     ANCHOR,
     CAPABILITIES,
     DEL,
+    ERASE,
     GRANT,
     PUT,
     PUTS,
@@ -38,6 +42,7 @@ from orbitstore.databases.dataset.ops import (
     anchor_payload,
     check_record_id,
     del_payload,
+    erase_payload,
     grant_payload,
     parse_op,
     put_payload,
@@ -48,7 +53,9 @@ from orbitstore.databases.dataset.ops import (
 from orbitstore.databases.dataset.records import Record, RecordBlock, decode_record, encode_record
 from orbitstore.databases.dataset.schema import Schema
 from orbitstore.databases.dataset.snapshot import Snapshot, count_present, snapshot_block, write_table
-from orbitstore.errors import DatabaseError, NotFound, SchemaError
+from orbitstore.encryption.access import ReadAccess, check_reader_key
+from orbitstore.encryption.reader_key import ReaderKey, reader_private_key
+from orbitstore.errors import DatabaseError, DecodeError, NotFound, SchemaError
 from orbitstore.identities import Identity
 from orbitstore.log import BlockFetcher, Entry
 
@@ -60,7 +67,22 @@ _FETCH_CONCURRENCY = 32
 
 #: ``progress(done, total)`` after each batch; ``total`` is ``None`` when unknown. May be async.
 Progress = Callable[[int, int | None], Awaitable[None] | None]
-_Build = Callable[[Schema | None], tuple[dict[str, Any], Op, list[RecordBlock]]]
+_Built = tuple[dict[str, Any], Op, list[RecordBlock]]
+#: Encodes one checked wire row as a record block (plaintext, or sealed in an encrypted dataset).
+RecordEncoder = Callable[[str, dict[str, Any]], RecordBlock]
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What an operation is built against: the state at this node's heads."""
+
+    schema: Schema | None
+    heads: tuple[str, ...]
+    past: frozenset[str]
+    encode: RecordEncoder
+
+
+_Build = Callable[[_Context], _Built | Awaitable[_Built]]
 
 
 class Dataset(Database):
@@ -92,6 +114,23 @@ class Dataset(Database):
             acl.node(e.hash, w, e.clock.time, e.clock.id, e.next, op)
             for e, w, op in zip(entries, writers, ops, strict=True)
         )
+        #: Keys and epochs of an encrypted dataset; ``None`` when records are plaintext.
+        self._read: ReadAccess | None = None
+        if self.access.encrypted:
+            self._read = ReadAccess.from_nodes(
+                address=str(self.address),
+                identity_id=self.identity.id,
+                private_key=await reader_private_key(self.store.identities.keystore, self.identity),
+                acl=acl,
+                nodes=acl.nodes.values(),
+            )
+        for key in self._index.erased():  # idempotent: finishes an erasure interrupted by a crash
+            await self.store.blocks.delete(key)
+
+    @property
+    def encrypted(self) -> bool:
+        """True when records are sealed and readable only with a key (docs/encryption.md)."""
+        return self._read is not None
 
     async def _writer(self, entry: Entry) -> str:
         writer = self._writers.get(entry.identity)
@@ -112,28 +151,100 @@ class Dataset(Database):
         verdict = acl.stage(node)
         if verdict is not None:
             raise verdict.exception()
+        if self._read is not None:
+            self._read.check(node)
+        elif op.carries_keys:
+            raise DatabaseError(f"entry {node.hash}: key envelopes in a dataset that is not encrypted")
         if op.kind in (PUT, PUTS) and local is None:
             await self._check_records(node)
+        elif op.kind == GRANT and op.reader is not None and local is None:
+            await self._check_reader_key(node)
+        elif op.kind == ERASE:
+            self._check_erase(node)
         return True
+
+    async def _load(self, key: str) -> bytes | None:
+        """A block from the peer being joined (``fetch``), else from the block store."""
+        fetch = self._fetch
+        block = await fetch(key) if fetch is not None else None
+        return block if block is not None else await self.store.blocks.get(key)
+
+    async def _check_reader_key(self, node: Node) -> None:
+        """A joined GRANT read: its reader-key block (when it can be had) must be the grantee's, signed."""
+        assert node.op.reader is not None
+        block = await self._load(node.op.reader)
+        if block is None:
+            return  # not replicated: accepted; a later rekey needs it and says so
+        identity = await self._load_identity_hash(block)
+        if identity is not None and await self.store.identities.storage.get(identity) is None:
+            got = await self._load(identity)
+            if got is not None:
+                await self.store.identities.add_identity_block(got)
+        await check_reader_key(block, node.op, self.store.identities)
+        self._staged[node.op.reader] = block
+
+    @staticmethod
+    async def _load_identity_hash(block: bytes) -> str | None:
+        try:
+            return ReaderKey.decode(block).identity
+        except DecodeError:
+            return None  # check_reader_key reports the malformed block
+
+    def _check_erase(self, node: Node) -> None:
+        """An ERASE must name exactly the blocks that held its record in its causal past."""
+        (record_id, _), *_ = node.op.records
+        want = sorted(self._record_blocks(record_id, node.next))
+        if list(node.op.erased) != want:
+            raise DatabaseError(
+                f"ERASE {node.hash or '(new)'} of {record_id!r} names blocks {list(node.op.erased)}, "
+                f"but its causal past holds {want}"
+            )
+
+    def _record_blocks(self, record_id: str, roots: Iterable[str]) -> set[str]:
+        """Every block any entry reachable from ``roots`` wrote for ``record_id`` (valid or not)."""
+        acl = self._index.acl
+        seen: set[str] = set()
+        out: set[str] = set()
+        stack = list(roots)
+        while stack:
+            h = stack.pop()
+            if h in seen:
+                continue
+            seen.add(h)
+            node = acl.get(h)
+            if node is None:
+                continue
+            for rid, key in node.op.records:
+                if rid == record_id and key is not None and node.op.kind in (PUT, PUTS):
+                    out.add(key)
+            stack.extend(node.next)
+        return out
 
     async def _check_records(self, node: Node) -> None:
         """Fetch and validate a joined entry's record blocks against the schema of its causal past."""
         schema = self._index.acl.state_of(node.past).schema
         if schema is None:
             raise SchemaError(f"entry {node.hash} writes records before the dataset has a schema")
-        fetch = self._fetch
         sem = asyncio.Semaphore(_FETCH_CONCURRENCY)
+        index = self._index
 
         async def load(key: str) -> bytes | None:
+            if index.is_erased(key):
+                return None  # erased here: never fetched or stored again
             async with sem:
-                block = await fetch(key) if fetch is not None else None
-                return block if block is not None else await self.store.blocks.get(key)
+                return await self._load(key)
 
         pairs = [(rid, key) for rid, key in node.op.records if key is not None]
         blocks = await asyncio.gather(*(load(key) for _, key in pairs))
+        read = self._read
         for (record_id, key), block in zip(pairs, blocks, strict=True):
             if block is None:
                 continue  # erased or not replicated: accepted, read as missing
+            if read is not None:
+                # Sealed: every peer checks the shape and epochs; readers check the schema when they read.
+                read.check_record(block, link=CID.parse(key), record_id=record_id, past=node.past, entry=node.hash)
+                self._staged[key] = block
+                continue
             found_id, row = decode_record(block, link=CID.parse(key))
             if found_id != record_id:
                 raise DatabaseError(f"entry {node.hash}: block {key} holds record {found_id!r}, not {record_id!r}")
@@ -145,9 +256,28 @@ class Dataset(Database):
 
     async def _apply(self, entries: list[Entry]) -> None:
         for key, block in self._staged.items():
-            await self.store.blocks.put(key, block)
+            if not self._index.is_erased(key):
+                await self.store.blocks.put(key, block)
         self._staged.clear()
         self._index.commit(e.hash for e in entries)
+        await self._after_commit(entries)
+
+    async def _after_commit(self, entries: Iterable[Entry]) -> None:
+        """Learn the keys sealed to this node; delete the blocks a new valid ERASE names."""
+        acl = self._index.acl
+        erased = False
+        for entry in entries:
+            node = acl.nodes.get(entry.hash)
+            if node is None:
+                continue
+            if self._read is not None and node.op.envelopes:
+                self._read.learn(entry.hash, node.op)
+            if node.op.kind == ERASE and acl.valid.get(entry.hash, False):
+                for key in node.op.erased:
+                    await self.store.blocks.delete(key)
+                erased = True
+        if erased:
+            await self.store.blocks.sync()
 
     async def join_entry(self, entry: Entry, *, fetch: BlockFetcher | None = None) -> list[Entry]:
         """Join a head from a peer with its missing history and record blocks (``fetch`` gets blocks by CID).
@@ -183,11 +313,16 @@ class Dataset(Database):
             heads = tuple(h.hash for h in await self.log.heads())
             past = acl.past_of(heads)
             state = acl.state_of(past)
-            payload, op, blocks = build(state.schema)
+            built = build(_Context(state.schema, heads, past, self._encoder(past)))
+            payload, op, blocks = await built if inspect.isawaitable(built) else built
             probe = Node("", self.identity.id, 0, self.identity.public_key, heads, op, past)
             verdict = acl.evaluate(probe)
             if verdict is not None:
                 raise verdict.exception()
+            if self._read is not None:
+                self._read.check(probe)
+            if op.kind == ERASE:
+                self._check_erase(probe)
             put = self.store.blocks.put
             for block in blocks:
                 await put(block.key, block.bytes)
@@ -200,8 +335,32 @@ class Dataset(Database):
             finally:
                 self._local = None
             self._index.commit((entry.hash,))
+            await self._after_commit((entry,))
         await self._notify(Update("update", (entry,)))
         return entry
+
+    def _encoder(self, past: frozenset[str]) -> RecordEncoder:
+        """How records written at ``past`` are encoded: plaintext, or sealed under the current epochs."""
+        read = self._read
+        if read is None:
+            return encode_record
+        epochs = read.epochs_of(past)
+
+        def seal(record_id: str, wire_row: dict[str, Any]) -> RecordBlock:
+            return RecordBlock(*read.seal(epochs, record_id, wire_row))
+
+        return seal
+
+    async def _ensure_epoch(self) -> None:
+        """Bootstrap an encrypted dataset: the first record write by an admin grants it read (epoch 1)."""
+        read = self._read
+        if read is None:
+            return
+        acl = self._index.acl
+        past = acl.past_of(h.hash for h in await self.log.heads())
+        if read.epochs_of(past) or not acl.state_of(past).acl.allows("admin", self.identity.id):
+            return
+        await self.grant("read", self.identity.id)
 
     async def set_schema(self, schema: Schema | Mapping[str, Any], *, target: str | None = None) -> Schema:
         """Set or evolve the schema (admins only); returns it. ``schema`` may be a :meth:`Schema.of` map.
@@ -213,9 +372,9 @@ class Dataset(Database):
         if target is not None and new.target != target:
             new = Schema(new.columns, target)
 
-        def build(current: Schema | None) -> tuple[dict[str, Any], Op, list[RecordBlock]]:
-            if current is not None:
-                current.check_evolution(new)
+        def build(ctx: _Context) -> _Built:
+            if ctx.schema is not None:
+                ctx.schema.check_evolution(new)
             return schema_payload(new), Op(SCHEMA, schema=new), []
 
         await self._append(build)
@@ -232,22 +391,40 @@ class Dataset(Database):
         """Store ``row`` under ``record_id`` (validated against the schema); returns the entry hash."""
         check_record_id(record_id)
 
-        def build(schema: Schema | None) -> tuple[dict[str, Any], Op, list[RecordBlock]]:
-            if schema is None:
+        def build(ctx: _Context) -> _Built:
+            if ctx.schema is None:
                 raise SchemaError("the dataset has no schema yet: set one with set_schema()")
             try:
-                block = encode_record(record_id, schema.check_row(row))
+                block = ctx.encode(record_id, ctx.schema.check_row(row))
             except SchemaError as exc:
                 raise SchemaError(f"record {record_id!r}: {exc}") from None
             return put_payload(record_id, block.link), Op(PUT, records=((record_id, block.key),)), [block]
 
+        await self._ensure_epoch()
         return (await self._append(build)).hash
 
     async def delete(self, record_id: str) -> str:
         """Delete ``record_id`` (a DEL is written even when it is absent); returns the entry hash."""
         check_record_id(record_id)
-        entry = await self._append(lambda _s: (del_payload(record_id), Op(DEL, records=((record_id, None),)), []))
+        entry = await self._append(lambda _c: (del_payload(record_id), Op(DEL, records=((record_id, None),)), []))
         return entry.hash
+
+    async def erase(self, record_id: str) -> str:
+        """Erase ``record_id`` (admins only): an ERASE op that deletes it like DEL, and every block that held it.
+
+        The ERASE names every block any entry in its causal past wrote for this
+        id; this node and every peer that honours erasure delete those blocks and
+        never store them again, while every entry (and so the log's hashes and
+        signatures) stays. See docs/encryption.md for what this does not cover.
+        """
+        check_record_id(record_id)
+
+        def build(ctx: _Context) -> _Built:
+            blocks = sorted(self._record_blocks(record_id, ctx.heads))
+            op = Op(ERASE, records=((record_id, None),), erased=tuple(blocks))
+            return erase_payload(record_id, blocks), op, []
+
+        return (await self._append(build)).hash
 
     async def put_many(
         self,
@@ -296,15 +473,17 @@ class Dataset(Database):
         """One PUTS entry for ``batch``; rows are Python rows, or wire rows already checked when ``wire``."""
         pairs = list(batch)
 
-        def build(schema: Schema | None) -> tuple[dict[str, Any], Op, list[RecordBlock]]:
+        def build(ctx: _Context) -> _Built:
+            schema = ctx.schema
             if schema is None:
                 raise SchemaError("the dataset has no schema yet: set one with set_schema() or pass schema=")
             blocks: list[RecordBlock] = []
             check = schema.check_row
+            encode = ctx.encode
             for i, (record_id, row) in enumerate(pairs):
                 try:
                     check_record_id(record_id)
-                    blocks.append(encode_record(record_id, row if wire else check(row)))
+                    blocks.append(encode(record_id, row if wire else check(row)))
                 except SchemaError as exc:
                     raise SchemaError(f"row {base + i} (record {record_id!r}): {exc}") from None
             ids = [rid for rid, _ in pairs]
@@ -312,19 +491,76 @@ class Dataset(Database):
             op = Op(PUTS, records=tuple((rid, b.key) for rid, b in zip(ids, blocks, strict=True)))
             return payload, op, blocks
 
+        await self._ensure_epoch()
         await self._append(build)
 
-    async def grant(self, capability: str, identity_id: str) -> str:
-        """Give ``capability`` (``write``, ``admin`` or ``read``) to ``identity_id`` (admins only)."""
+    async def grant(self, capability: str, identity_id: str, *, reader_key: ReaderKey | str | None = None) -> str:
+        """Give ``capability`` (``write``, ``admin`` or ``read``) to ``identity_id`` (admins only).
+
+        In an encrypted dataset a ``read`` grant seals the dataset's keys to the
+        reader's X25519 key: ``reader_key`` is the :class:`ReaderKey` the reader
+        published (``await reader_db.reader_key()``) or the CID of its block in this
+        store; it may be left out when granting to this node's own identity.
+        """
         _check_capability(capability)
-        entry = await self._append(
-            lambda _s: (
-                grant_payload(capability, identity_id),
-                Op(GRANT, capability=capability, subject=identity_id),
-                [],
+        read = self._read
+        if capability != "read" or read is None:
+            if reader_key is not None:
+                raise DatabaseError("reader_key is for read grants in an encrypted dataset")
+            entry = await self._append(
+                lambda _c: (
+                    grant_payload(capability, identity_id),
+                    Op(GRANT, capability=capability, subject=identity_id),
+                    [],
+                )
             )
-        )
-        return entry.hash
+            return entry.hash
+        if identity_id == "*":
+            raise DatabaseError("an encrypted dataset cannot grant read to '*': there is no key to seal to")
+        subject = await self._reader_key_for(identity_id, reader_key)
+
+        async def build(ctx: _Context) -> _Built:
+            envelopes, rekey = await read.grant_envelopes(ctx.past, subject, self._stored_reader_key)
+            payload = grant_payload("read", identity_id, reader=subject.cid, envelopes=envelopes, rekey=rekey)
+            op = Op(
+                GRANT,
+                capability="read",
+                subject=identity_id,
+                reader=subject.cid,
+                envelopes=tuple(envelopes),
+                rekey=rekey,
+            )
+            return payload, op, [RecordBlock(subject.cid, subject.link, subject.bytes)]
+
+        return (await self._append(build)).hash
+
+    async def reader_key(self) -> ReaderKey:
+        """This node's published X25519 reader key: hand it to an admin to be granted read."""
+        key = await ReaderKey.create(self.store.identities, self.identity)
+        await self.store.blocks.put(key.cid, key.bytes)
+        return key
+
+    async def _reader_key_for(self, identity_id: str, given: ReaderKey | str | None) -> ReaderKey:
+        if given is None:
+            if identity_id != self.identity.id:
+                raise DatabaseError("granting read in an encrypted dataset needs the reader's key: reader_key=")
+            return await self.reader_key()
+        if isinstance(given, str):
+            key = await self._stored_reader_key(given)
+        else:
+            key = ReaderKey.decode(given.bytes, expected_cid=given.cid)
+            if given.identity_block is not None and await self.store.identities.storage.get(key.identity) is None:
+                await self.store.identities.add_identity_block(given.identity_block)
+        if key.id != identity_id:
+            raise DatabaseError(f"reader key {key.cid} belongs to {key.id[:16]}…, not {identity_id[:16]}…")
+        await key.verify(self.store.identities)
+        return key
+
+    async def _stored_reader_key(self, cid: str) -> ReaderKey:
+        block = await self.store.blocks.get(cid)
+        if block is None:
+            raise NotFound(f"reader-key block {cid} is not in this store")
+        return ReaderKey.decode(block, expected_cid=cid)
 
     async def revoke(self, capability: str, identity_id: str, *, accept: Sequence[str] | None = None) -> str:
         """Take ``capability`` from ``identity_id`` (admins only).
@@ -338,14 +574,25 @@ class Dataset(Database):
         heads: list[str] = []
         if capability in ("write", "admin") and identity_id != "*":
             heads = list(accept) if accept is not None else self._latest_of(identity_id)
-        entry = await self._append(
-            lambda _s: (
-                revoke_payload(capability, identity_id, heads),
-                Op(REVOKE, capability=capability, subject=identity_id, heads=tuple(sorted(heads))),
-                [],
+        read = self._read
+        if capability != "read" or read is None:
+            entry = await self._append(
+                lambda _c: (
+                    revoke_payload(capability, identity_id, heads),
+                    Op(REVOKE, capability=capability, subject=identity_id, heads=tuple(sorted(heads))),
+                    [],
+                )
             )
-        )
-        return entry.hash
+            return entry.hash
+
+        async def build(ctx: _Context) -> _Built:
+            # A new epoch: its key goes to every remaining reader, never to the revoked one.
+            envelopes = await read.revoke_envelopes(ctx.past, identity_id, self._stored_reader_key)
+            payload = revoke_payload("read", identity_id, [], envelopes=envelopes)
+            op = Op(REVOKE, capability="read", subject=identity_id, envelopes=tuple(envelopes), rekey=True)
+            return payload, op, []
+
+        return (await self._append(build)).hash
 
     def _latest_of(self, identity_id: str) -> list[str]:
         """The maximal entries written by ``identity_id`` (none of them is an ancestor of another)."""
@@ -363,7 +610,7 @@ class Dataset(Database):
         receipt = receipt_cid if isinstance(receipt_cid, CID) else CID.parse(receipt_cid)
         CID.parse(snapshot_cid)
         entry = await self._append(
-            lambda _s: (
+            lambda _c: (
                 anchor_payload(snapshot_cid, receipt),
                 Op(ANCHOR, subject=snapshot_cid, link=receipt),
                 [],
@@ -398,29 +645,53 @@ class Dataset(Database):
 
         :class:`NotFound` when the record is live but its block is not here (erased or not replicated).
         """
-        key = self._index.lookup(record_id)
-        if key is None:
+        live = self._index.winner(record_id)
+        if live is None:
             return None
-        block = await self.store.blocks.get(key)
+        block = await self.store.blocks.get(live.key)
         if block is None:
-            raise NotFound(f"record {record_id!r}: its block {key} is missing (erased or not replicated)")
-        schema = await self.schema()
-        _, row = decode_record(block, strict=False)
-        return schema.read_row(row) if schema is not None else dict(row)
+            raise NotFound(f"record {record_id!r}: its block {live.key} is missing (erased or not replicated)")
+        return self._read_row(live, block, await self.schema())
+
+    def _read_row(self, live: LiveRecord, block: bytes, schema: Schema | None) -> dict[str, Any]:
+        """A live record's row as reads return it (``schema``: the current one).
+
+        Sealed rows are decrypted and checked here against the schema of the entry
+        that wrote them — the reader-side check; plaintext rows were checked at join.
+        """
+        read = self._read
+        if read is None:
+            row = decode_record(block, strict=False)[1]
+            return schema.read_row(row) if schema is not None else dict(row)
+        acl = self._index.acl
+        node = acl.nodes.get(live.entry)
+        written = acl.state_of(node.past).schema if node is not None else None
+        if written is None or schema is None:
+            raise SchemaError(f"record {live.id!r} was written before the dataset had a schema")
+        try:
+            wire = read.open_record(block, record_id=live.id)
+            checked = read.reader(written)(wire)
+            if written is schema:
+                return checked
+        except SchemaError as exc:
+            raise SchemaError(f"record {live.id!r} (entry {live.entry}) breaks the schema: {exc}") from None
+        return schema.read_row(wire)
 
     async def records(self) -> AsyncIterator[Record]:
         """Every live record in the dataset's order (its last write's place in the log's total order).
 
         Records whose block is missing here are skipped; :meth:`missing` lists them.
+        In an encrypted dataset a node without the key gets :class:`NotAuthorizedToRead`
+        (never ciphertext), and altered ciphertext raises :class:`EncryptionError`.
         """
         schema = await self.schema()
         get = self.store.blocks.get
+        read_row = self._read_row
         for live in list(self._index.live()):
             block = await get(live.key)
             if block is None:
                 continue
-            _, row = decode_record(block, strict=False)
-            yield Record(live.id, schema.read_row(row) if schema is not None else dict(row))
+            yield Record(live.id, read_row(live, block, schema))
 
     async def rows(self) -> AsyncIterator[dict[str, Any]]:
         """Every live row (column → value) in the dataset's order."""
@@ -448,6 +719,8 @@ class Dataset(Database):
         With ``materialize`` the snapshot links a columnar table of every row
         (deterministic bytes). Records whose block is missing are left out and
         listed in the snapshot. The same heads give the same CID on any peer.
+        An encrypted dataset is never materialized (the table would hold rows in
+        clear): its snapshot is read by replaying and decrypting the records.
         """
         from orbitstore.databases.dataset.snapshot import open_snapshot
 
@@ -463,7 +736,7 @@ class Dataset(Database):
             schema = index.state().schema
             live: list[LiveRecord] = index.live()
             table: str | None = None
-            if schema is not None and materialize:
+            if schema is not None and materialize and self._read is None:
                 table, records, missing = await write_table(self.store.blocks, live, schema)
             else:
                 records, missing = await count_present(self.store.blocks, live)

@@ -2,7 +2,7 @@
 
 Built by walking the log once (on open, or over a snapshot's heads) and kept up
 to date entry by entry. For each record id the winning operation is the valid
-PUT or DEL latest in the log's total order ``(clock time, clock id, entry hash,
+PUT, DEL or ERASE latest in the log's total order ``(clock time, clock id, entry hash,
 position in the entry)``; live records are read in that same order — the order
 of their last write — which every peer holding the same entries reproduces.
 """
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from orbitstore.codec import CID
 from orbitstore.databases.dataset.acl import AclState, CausalAcl, ControlState, Node
-from orbitstore.databases.dataset.ops import ANCHOR, DEL, PUT, PUTS
+from orbitstore.databases.dataset.ops import ANCHOR, DEL, ERASE, PUT, PUTS
 
 __all__ = ["DatasetIndex", "LiveRecord"]
 
 _Key = tuple[int, str, str, int]
-_RECORD_OPS = frozenset((PUT, PUTS, DEL))
+_RECORD_OPS = frozenset((PUT, PUTS, DEL, ERASE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,7 @@ class DatasetIndex:
         self.acl = CausalAcl(genesis)
         self._winners: dict[str, tuple[_Key, str | None]] = {}
         self._anchors: dict[str, tuple[_Key, CID]] = {}
+        self._erased: set[str] = set()
         self._live = 0
         self._version = self.acl.version
         self._sorted: list[LiveRecord] | None = None
@@ -62,6 +63,7 @@ class DatasetIndex:
     def _rebuild(self) -> None:
         self._winners.clear()
         self._anchors.clear()
+        self._erased.clear()
         self._live = 0
         self._sorted = None
         valid = self.acl.valid
@@ -72,6 +74,8 @@ class DatasetIndex:
 
     def _take(self, node: Node) -> None:
         op = node.op
+        if op.kind == ERASE:
+            self._erased.update(op.erased)
         if op.kind in _RECORD_OPS:
             winners = self._winners
             time, clock, h = node.order
@@ -94,6 +98,21 @@ class DatasetIndex:
         """The block key of the live record ``record_id``, or ``None`` (absent or deleted)."""
         winner = self._winners.get(record_id)
         return winner[1] if winner is not None else None
+
+    def winner(self, record_id: str) -> LiveRecord | None:
+        """The live record ``record_id`` with the entry that wrote it, or ``None``."""
+        winner = self._winners.get(record_id)
+        if winner is None or winner[1] is None:
+            return None
+        return LiveRecord(record_id, winner[1], winner[0][2])
+
+    def is_erased(self, key: str) -> bool:
+        """True when a valid ERASE named the record block ``key``."""
+        return key in self._erased
+
+    def erased(self) -> frozenset[str]:
+        """Every record block named by a valid ERASE."""
+        return frozenset(self._erased)
 
     def count(self) -> int:
         """How many records are live."""

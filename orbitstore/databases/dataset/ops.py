@@ -8,13 +8,20 @@ PUTS      null                    ``[{id, link}, …]``: many records, one block
 DEL       record id               null                                                write/admin
 SCHEMA    null                    schema map ``{v, columns, target?}``                admin
 GRANT     identity id (or ``*``)  ``{capability}`` (+ fields a capability adds)       admin
-REVOKE    identity id (or ``*``)  ``{capability, heads: [links]}``                    admin
+REVOKE    identity id (or ``*``)  ``{capability, heads: [links]}`` (+ ``keys``)       admin
 ANCHOR    snapshot CID (text)     link to the anchor receipt block                    write/admin
-ERASE     record id               reserved (read-access issue): refused for now       —
+ERASE     record id               ``[links]``: the record's blocks to delete          admin
 ========= ======================= =================================================== ===========
 
 Capabilities are ``write``, ``admin`` (implies write) and ``read``. A ``REVOKE``
 of ``write`` or ``admin`` names the revoked identity's heads it still accepts.
+
+In an encrypted dataset (docs/encryption.md) ``GRANT read`` adds ``reader`` (a
+link to the reader's signed X25519 key block), ``keys`` (key envelopes) and,
+when it starts a new key epoch, ``rekey: true``; ``REVOKE read`` adds ``keys``
+(the new epoch's key for every remaining reader). ``ERASE`` acts as a ``DEL`` and
+names every block that held the record in its causal past, which honouring peers
+delete.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from typing import Any
 
 from orbitstore.codec import CID
 from orbitstore.databases.dataset.schema import Schema
-from orbitstore.errors import CIDError, DatabaseError
+from orbitstore.encryption.envelope import Envelope
+from orbitstore.errors import CIDError, DatabaseError, DecodeError
 
 __all__ = [
     "ANCHOR",
@@ -43,6 +51,7 @@ __all__ = [
     "anchor_payload",
     "check_record_id",
     "del_payload",
+    "erase_payload",
     "grant_payload",
     "parse_op",
     "put_payload",
@@ -75,8 +84,11 @@ class Op:
     """A parsed dataset operation.
 
     ``records`` holds ``(record id, record block CID text)`` pairs for PUT/PUTS
-    and ``(id, None)`` for DEL; ``subject`` is the identity id of GRANT/REVOKE or the snapshot CID
-    of ANCHOR; ``heads`` the accepted heads of a REVOKE (text CIDs).
+    and ``(id, None)`` for DEL and ERASE; ``subject`` is the identity id of GRANT/REVOKE or the snapshot CID
+    of ANCHOR; ``heads`` the accepted heads of a REVOKE (text CIDs). For read access
+    in encrypted datasets: ``reader`` is the CID of the grantee's reader-key block,
+    ``envelopes`` the key envelopes, ``rekey`` true when a GRANT starts a new key
+    epoch. ``erased`` lists the block CIDs an ERASE deletes.
     """
 
     kind: str
@@ -86,6 +98,10 @@ class Op:
     subject: str = ""
     heads: tuple[str, ...] = ()
     link: CID | None = None
+    reader: str | None = None
+    envelopes: tuple[Envelope, ...] = ()
+    rekey: bool = False
+    erased: tuple[str, ...] = ()
 
     @property
     def control(self) -> bool:
@@ -95,7 +111,12 @@ class Op:
     @property
     def needs(self) -> tuple[str, ...]:
         """The capabilities any one of which allows this operation."""
-        return _ADMIN_NEEDS if self.kind in CONTROL_OPS else _DATA_NEEDS
+        return _ADMIN_NEEDS if self.kind in CONTROL_OPS or self.kind == ERASE else _DATA_NEEDS
+
+    @property
+    def carries_keys(self) -> bool:
+        """True for the read-access fields of an encrypted dataset (reader link, envelopes, rekey)."""
+        return self.reader is not None or bool(self.envelopes) or self.rekey
 
 
 def check_record_id(record_id: Any) -> str:
@@ -123,6 +144,34 @@ def _link(value: Any, what: str) -> CID:
     return value
 
 
+def _envelopes(value: Any, kind: str) -> tuple[Envelope, ...]:
+    if not isinstance(value, list):
+        raise DatabaseError(f"{kind} keys must be a list of key envelopes")
+    try:
+        return tuple(Envelope.from_wire(item) for item in value)
+    except DecodeError as exc:
+        raise DatabaseError(f"{kind}: {exc}") from None
+
+
+def _parse_grant(key: Any, value: Any) -> Op:
+    capability = _capability(value, GRANT)
+    extra = set(value) - {"capability"}
+    if not extra:
+        return Op(GRANT, capability=capability, subject=_identity_key(key))
+    if capability != "read" or extra - {"reader", "keys", "rekey"} or not {"reader", "keys"} <= extra:
+        raise DatabaseError("GRANT value is {capability}, or {capability: 'read', reader, keys, rekey?}")
+    if "rekey" in value and value["rekey"] is not True:
+        raise DatabaseError("GRANT rekey must be true when present")
+    return Op(
+        GRANT,
+        capability=capability,
+        subject=_identity_key(key),
+        reader=str(_link(value["reader"], "GRANT reader")),
+        envelopes=_envelopes(value["keys"], GRANT),
+        rekey="rekey" in value,
+    )
+
+
 def parse_op(payload: Any) -> Op:
     """Parse and check an entry payload; :class:`DatabaseError` (or ``SchemaError``) names what is wrong."""
     if not isinstance(payload, dict) or set(payload) != {"op", "key", "value"}:
@@ -148,14 +197,19 @@ def parse_op(payload: Any) -> Op:
             raise DatabaseError("SCHEMA key must be null")
         return Op(SCHEMA, schema=Schema.from_wire(value))
     if kind == GRANT:
-        return Op(GRANT, capability=_capability(value, kind), subject=_identity_key(key))
+        return _parse_grant(key, value)
     if kind == REVOKE:
         capability = _capability(value, kind)
         heads = value.get("heads", [])
-        if set(value) - {"capability", "heads"} or not isinstance(heads, list):
-            raise DatabaseError("REVOKE value must be {capability, heads: [links]}")
+        allowed = {"capability", "heads", "keys"} if capability == "read" else {"capability", "heads"}
+        if set(value) - allowed or not isinstance(heads, list):
+            raise DatabaseError("REVOKE value must be {capability, heads: [links]} (+ keys for read)")
         texts = tuple(str(_link(h, "REVOKE head")) for h in heads)
-        return Op(REVOKE, capability=capability, subject=_identity_key(key), heads=texts)
+        envelopes = _envelopes(value["keys"], kind) if "keys" in value else ()
+        rekey = "keys" in value
+        return Op(
+            REVOKE, capability=capability, subject=_identity_key(key), heads=texts, envelopes=envelopes, rekey=rekey
+        )
     if kind == ANCHOR:
         if type(key) is not str:
             raise DatabaseError("ANCHOR key must be a snapshot CID (text)")
@@ -165,7 +219,12 @@ def parse_op(payload: Any) -> Op:
             raise DatabaseError(f"ANCHOR key is not a CID: {exc}") from None
         return Op(ANCHOR, subject=key, link=_link(value, "ANCHOR value"))
     if kind == ERASE:
-        raise DatabaseError("ERASE is reserved for record erasure and not supported by this version")
+        if not isinstance(value, list):
+            raise DatabaseError("ERASE value must be a list of links to the record's blocks")
+        erased = tuple(str(_link(link, "ERASE block")) for link in value)
+        if list(erased) != sorted(set(erased)):
+            raise DatabaseError("ERASE blocks must be sorted and distinct")
+        return Op(ERASE, records=((check_record_id(key), None),), erased=erased)
     raise DatabaseError(f"unknown dataset operation {kind!r}")
 
 
@@ -192,15 +251,40 @@ def schema_payload(schema: Schema) -> dict[str, Any]:
     return {"op": SCHEMA, "key": None, "value": schema.to_wire()}
 
 
-def grant_payload(capability: str, identity_id: str) -> dict[str, Any]:
-    """``{op: 'GRANT', key: identity id, value: {capability}}``."""
-    return {"op": GRANT, "key": identity_id, "value": {"capability": capability}}
+def grant_payload(
+    capability: str,
+    identity_id: str,
+    *,
+    reader: str | None = None,
+    envelopes: Sequence[Envelope] | None = None,
+    rekey: bool = False,
+) -> dict[str, Any]:
+    """``{op: 'GRANT', key: identity id, value: {capability}}``; read grants of encrypted datasets add
+    ``reader`` (link), ``keys`` (envelopes) and ``rekey``."""
+    value: dict[str, Any] = {"capability": capability}
+    if reader is not None:
+        value["keys"] = [e.to_wire() for e in envelopes or ()]
+        value["reader"] = CID.parse(reader)
+        if rekey:
+            value["rekey"] = True
+    return {"op": GRANT, "key": identity_id, "value": value}
 
 
-def revoke_payload(capability: str, identity_id: str, heads: Sequence[str]) -> dict[str, Any]:
-    """``{op: 'REVOKE', key: identity id, value: {capability, heads: [links, sorted]}}``."""
+def revoke_payload(
+    capability: str, identity_id: str, heads: Sequence[str], *, envelopes: Sequence[Envelope] | None = None
+) -> dict[str, Any]:
+    """``{op: 'REVOKE', key: identity id, value: {capability, heads: [links, sorted]}}``; ``keys`` when
+    ``envelopes`` is given (a read revoke in an encrypted dataset: the new epoch's envelopes)."""
     links = [CID.parse(h) for h in sorted(heads)]
-    return {"op": REVOKE, "key": identity_id, "value": {"capability": capability, "heads": links}}
+    value: dict[str, Any] = {"capability": capability, "heads": links}
+    if envelopes is not None:
+        value["keys"] = [e.to_wire() for e in envelopes]
+    return {"op": REVOKE, "key": identity_id, "value": value}
+
+
+def erase_payload(record_id: str, blocks: Sequence[str]) -> dict[str, Any]:
+    """``{op: 'ERASE', key: record id, value: [links to every block of the record, sorted]}``."""
+    return {"op": ERASE, "key": record_id, "value": [CID.parse(b) for b in sorted(set(blocks))]}
 
 
 def anchor_payload(snapshot_cid: str, receipt: CID) -> dict[str, Any]:

@@ -14,6 +14,8 @@ Blocks (every one DAG-CBOR, with a ``v`` field; links are tag 42)::
 ``heads`` are the maximal valid entries (the log's heads unless a revoke cut
 some entries off); ``entries`` counts their causal past; ``missing`` lists live
 records whose block was absent (erased or not replicated) and so left out.
+Snapshots of encrypted datasets have no table (it would hold rows in clear):
+reading one replays the log and decrypts with this node's keys.
 Rows are in the order of their last write (see ``docs/snapshots.md``): anyone
 holding the blocks recomputes the same table, hence the same CID.
 """
@@ -33,6 +35,8 @@ from orbitstore.databases.dataset.index import DatasetIndex, LiveRecord
 from orbitstore.databases.dataset.ops import parse_op
 from orbitstore.databases.dataset.records import decode_record
 from orbitstore.databases.dataset.schema import Column, Schema
+from orbitstore.encryption.access import ReadAccess
+from orbitstore.encryption.reader_key import reader_private_key
 from orbitstore.errors import DatabaseError, DecodeError, NotFound, VerifyError
 from orbitstore.log import Entry
 from orbitstore.storage.base import Storage
@@ -315,6 +319,7 @@ class Snapshot:
         schema = self.schema
         assert schema is not None
         live = await self._live()
+        read = await self._read_access()
         names = schema.names
         for start in range(0, len(live), CHUNK_ROWS):
             ids: list[str] = []
@@ -323,15 +328,49 @@ class Snapshot:
                 block = await self.store.blocks.get(record.key)
                 if block is None:
                     raise NotFound(f"record {record.id!r} of snapshot {self.cid}: block {record.key} is missing")
-                _, row = decode_record(block, strict=False)
+                if read is not None:
+                    row = read.open_record(block, record_id=record.id)  # NotAuthorizedToRead without the key
+                    read.read_row(schema, row)  # the reader-side schema check
+                else:
+                    _, row = decode_record(block, strict=False)
                 ids.append(record.id)
                 rows.append(tuple(map(row.get, names)))
             yield self._decode_chunk(cbor2.loads(_chunk_block(ids, schema, rows)))
 
+    async def _index(self) -> DatasetIndex:
+        got = self._cache.get("index")
+        if got is None:
+            got = self._cache["index"] = await replay(self.store, self.address, self.heads)
+        return got
+
+    async def _read_access(self) -> ReadAccess | None:
+        """This node's keys for the snapshot's dataset, when it is encrypted."""
+        if "read" not in self._cache:
+            from orbitstore.access.dataset import DatasetAccessController
+            from orbitstore.databases.manifest import Address, Manifest
+
+            block = await self.store.blocks.get(Address.parse(self.address).manifest_hash)
+            if block is None:
+                raise NotFound(f"manifest of {self.address} not found")
+            manifest = Manifest.decode(block)
+            access = await DatasetAccessController.load(self.store, manifest.access_controller, name=manifest.name)
+            read: ReadAccess | None = None
+            if access.encrypted:
+                index = await self._index()
+                read = ReadAccess.from_nodes(
+                    address=self.address,
+                    identity_id=self.store.identity.id,
+                    private_key=await reader_private_key(self.store.identities.keystore, self.store.identity),
+                    acl=index.acl,
+                    nodes=index.acl.nodes.values(),
+                )
+            self._cache["read"] = read
+        return self._cache["read"]  # type: ignore[no-any-return]
+
     async def _live(self) -> list[LiveRecord]:
         got = self._cache.get("live")
         if got is None:
-            index = await replay(self.store, self.address, self.heads)
+            index = await self._index()
             skip = set(self.missing)
             got = [r for r in index.live() if r.id not in skip]
             self._cache["live"] = got
