@@ -89,13 +89,22 @@ class Identities:
             raise NotFound(f"identity {hash} not found")
         return Identity.decode(block, expected_hash=hash)
 
-    async def add_identity_block(self, block: bytes) -> Identity:
-        """Store a received identity block after verifying it."""
+    async def add_identity_block(self, block: bytes, *, store: bool = True) -> Identity:
+        """Verify a received identity block and (unless ``store=False``) keep it in storage.
+
+        With ``store=False`` the identity is only remembered as verified in memory;
+        the log stores it once the entries naming it have passed the access check.
+        """
         identity = Identity.decode(block)
         if not await self.verify_identity(identity):
             raise IdentityError(f"identity {identity.hash} does not verify")
-        await self.storage.put(identity.hash, identity.bytes)
+        if store:
+            await self.storage.put(identity.hash, identity.bytes)
         return identity
+
+    def is_verified(self, hash: str) -> bool:
+        """True when identity ``hash`` was verified (or created) here and is still cached."""
+        return hash in self._verified
 
     async def verify_identity(self, identity: Identity) -> bool:
         """Check both identity signatures (OrbitDB's ``verifyIdentity``); cached by hash."""

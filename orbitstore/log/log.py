@@ -382,13 +382,19 @@ class Log:
         for head in heads:
             await self.join_entry(head, fetch=from_other)
 
-    async def _verify(self, entry: Entry, fetch: BlockFetcher | None = None) -> Identity:
+    async def _verify(
+        self, entry: Entry, fetch: BlockFetcher | None = None, fetched: dict[str, bytes] | None = None
+    ) -> Identity:
         if entry.id != self.id:
             raise LogError(f"entry {entry.hash} belongs to log {entry.id!r}, not {self.id!r}")
-        if fetch is not None and await self.identities.storage.get(entry.identity) is None:
+        known = self.identities.is_verified(entry.identity)  # no storage round trip per entry
+        if not known and fetch is not None and await self.identities.storage.get(entry.identity) is None:
             block = await fetch(entry.identity)
             if block is not None:
-                await self.identities.add_identity_block(block)
+                # Verified now, stored only once the entries naming it pass the access check.
+                await self.identities.add_identity_block(block, store=False)
+                if fetched is not None:
+                    fetched[entry.identity] = block
         return await entry.verify(self.identities)
 
     async def _join(self, entry: Entry, fetch: BlockFetcher | None) -> list[Entry]:
@@ -397,7 +403,10 @@ class Log:
         if self.encryption is not None or entry.encrypted_payload is not None:
             # The object may come from a log holding other keys: read its bytes as this log does.
             entry = await self.decode_entry(entry.bytes, expected_hash=entry.hash)
-        pending: dict[str, tuple[Entry, Identity]] = {entry.hash: (entry, await self._verify(entry, fetch))}
+        identity_blocks: dict[str, bytes] = {}
+        pending: dict[str, tuple[Entry, Identity]] = {
+            entry.hash: (entry, await self._verify(entry, fetch, identity_blocks))
+        }
         wanted = [h for h in {*entry.next, *entry.refs} if h not in pending]
         sem = asyncio.Semaphore(_FETCH_CONCURRENCY)
 
@@ -418,7 +427,7 @@ class Log:
             wanted = []
             loaded = await asyncio.gather(*(load(h) for h in todo))
             for e in loaded:
-                pending[e.hash] = (e, await self._verify(e, fetch))
+                pending[e.hash] = (e, await self._verify(e, fetch, identity_blocks))
                 wanted.extend(h for h in (*e.next, *e.refs) if h not in pending)
 
         async def lookup(h: str) -> Entry | None:
@@ -430,16 +439,27 @@ class Log:
             if not await self.access.can_append(e, identity, lookup):
                 raise AccessDenied(f"identity {identity.id} may not write to log {self.id} (entry {e.hash})")
 
-        for e, _ in ordered:
+        added = [e for e, _ in ordered]
+        # Shielded: once storing starts it finishes, so a cancelled join never leaves entries
+        # indexed (has() true) while the heads do not reach them.
+        await asyncio.shield(self._store_joined(added, entry, identity_blocks))
+        return added
+
+    async def _store_joined(self, added: list[Entry], head: Entry, identity_blocks: dict[str, bytes]) -> None:
+        # Order: blocks, then heads, then index. A crash in between leaves blocks that nothing
+        # points at yet, or heads whose entries are not indexed: joining again repairs both.
+        for h, block in identity_blocks.items():
+            await self.identities.storage.put(h, block)
+        for e in added:
             await self.entry_storage.put(e.hash, e.bytes)
-            await self.index_storage.put(e.hash, _PRESENT)
             self._remember(e)
-        referenced = {h for e, _ in ordered for h in (*e.next, *e.refs)}
+        referenced = {h for e in added for h in (*e.next, *e.refs)}
         kept = [h for h in self._heads if h.hash not in referenced]
-        self._heads = find_heads([*kept, entry])
+        self._heads = find_heads([*kept, head])
         await save_heads(self.heads_storage, self._heads)
+        for e in added:
+            await self.index_storage.put(e.hash, _PRESENT)
         await self._sync()
-        return [e for e, _ in ordered]
 
     async def _sync(self) -> None:
         for storage in self._sync_targets:

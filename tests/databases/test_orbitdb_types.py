@@ -176,6 +176,7 @@ async def test_unauthorized_writer_is_rejected_on_join() -> None:
             await db_a.join_entry(head, fetch=bob.blocks.get)
         assert [x["hash"] for x in await db_a.all()] == before
         assert await alice.blocks.get(head.hash) is None
+        assert await alice.blocks.get(bob.identity.hash) is None  # nor the intruder's identity block
     finally:
         await alice.aclose()
         await bob.aclose()

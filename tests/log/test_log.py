@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from orbitstore.errors import AccessDenied, LogError
@@ -112,3 +114,31 @@ async def test_closed_log_refuses_writes() -> None:
     await log.aclose()
     with pytest.raises(LogError):
         await log.append(1)
+
+
+async def test_cancelled_join_leaves_nothing_half_done() -> None:
+    ids, (a, b) = await users("userA", "userB")
+    source = await new_log(ids, b)
+    for i in range(200):
+        await source.append(i, references_count=4)
+    target = await new_log(ids, a)
+    started = asyncio.Event()
+
+    async def slow(h: str) -> bytes | None:
+        started.set()
+        await asyncio.sleep(0.001)
+        return await source.entry_storage.get(h)
+
+    (head,) = await source.heads()
+    task = asyncio.create_task(target.join_entry(head, fetch=slow))
+    await started.wait()
+    await asyncio.sleep(0.02)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # Either nothing was stored, or the whole join was: never indexed entries the heads miss.
+    values = await target.values()
+    assert len(values) in (0, 200)
+    assert all([await target.has(e.hash) for e in values])
+    assert await target.join_entry(head, fetch=source.entry_storage.get) is (len(values) == 0)
+    assert len(await target.values()) == 200
