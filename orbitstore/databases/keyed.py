@@ -43,6 +43,10 @@ class KeyedDatabase(Database):
 
     async def setup(self) -> None:
         self._cache: dict[str, _Winner | None] = {}
+        self._values: dict[str, Any] = {}  # slot -> the winning PUT's value, when the index holds it
+        # The index keeps each live value too (one read per cold get), unless entries are encrypted:
+        # then values stay only in the (encrypted) log.
+        self._index_values = getattr(self.log, "encryption", None) is None
         self.index_storage = self.options["index_storage"]
         stored = await self.index_storage.get(_HEADS)
         heads = sorted(h.hash for h in await self.log.heads())
@@ -53,6 +57,7 @@ class KeyedDatabase(Database):
         """Recompute the index from the whole log (newest first, first op per key wins)."""
         await self.index_storage.clear()
         self._cache.clear()
+        self._values.clear()
         seen: set[str] = set()
         async for entry in self.log.traverse():
             op = _operation(entry)
@@ -62,12 +67,19 @@ class KeyedDatabase(Database):
             if slot in seen:
                 continue
             seen.add(slot)
-            await self._store(slot, (entry.hash, op[0] == "DEL", entry.clock.time, entry.clock.id))
+            await self._store(slot, (entry.hash, op[0] == "DEL", entry.clock.time, entry.clock.id), entry)
         await self._store_heads()
 
-    async def _store(self, slot: str, winner: _Winner) -> None:
+    async def _store(self, slot: str, winner: _Winner, entry: Entry) -> None:
         self._cache[slot] = winner
-        await self.index_storage.put(slot, encode(list(winner)))
+        record: list[Any] = list(winner)
+        if self._index_values and not winner[1]:
+            value = entry.payload.get("value")
+            self._values[slot] = value
+            record.append(value)
+        else:
+            self._values.pop(slot, None)
+        await self.index_storage.put(slot, encode(record))
 
     async def _store_heads(self) -> None:
         heads = sorted(h.hash for h in await self.log.heads())
@@ -80,8 +92,10 @@ class KeyedDatabase(Database):
         raw = await self.index_storage.get(slot)
         winner: _Winner | None = None
         if raw is not None:
-            h, deleted, time, cid = decode(raw, strict=False)
-            winner = (h, deleted, time, cid)
+            record = decode(raw, strict=False)
+            winner = (record[0], record[1], record[2], record[3])
+            if len(record) > 4 and self._index_values:
+                self._values[slot] = record[4]
         self._cache[slot] = winner
         return winner
 
@@ -95,16 +109,27 @@ class KeyedDatabase(Database):
             current = await self._winner(slot)
             mine = (entry.hash, op[0] == "DEL", entry.clock.time, entry.clock.id)
             if current is None or (mine[2], mine[3]) > (current[2], current[3]):
-                await self._store(slot, mine)
+                await self._store(slot, mine, entry)
             elif (mine[2], mine[3]) == (current[2], current[3]) and mine[0] != current[0]:
                 ties.add(slot)  # a writer's fork at equal clocks: settle it the way traversal does
         for slot in ties:
             async for entry in self.log.traverse():
                 op = _operation(entry)
                 if op is not None and index_key(op[1]) == slot:
-                    await self._store(slot, (entry.hash, op[0] == "DEL", entry.clock.time, entry.clock.id))
+                    await self._store(slot, (entry.hash, op[0] == "DEL", entry.clock.time, entry.clock.id), entry)
                     break
         await self._store_heads()
+
+    async def _live_value(self, key: Any) -> tuple[bool, Any]:
+        """(present, value) of ``key`` — from the index alone when it holds the value."""
+        slot = index_key(key)
+        winner = await self._winner(slot)
+        if winner is None or winner[1]:
+            return False, None
+        if slot in self._values:
+            return True, self._values[slot]
+        entry = await self.log.get(winner[0])
+        return (True, entry.payload.get("value")) if entry is not None else (False, None)
 
     async def _live(self, key: Any) -> Entry | None:
         winner = await self._winner(index_key(key))

@@ -32,12 +32,11 @@ class KeyValue(KeyedDatabase):
 
     async def get(self, key: Any) -> Any:
         """The value of ``key``, or ``None`` when it is absent or deleted (index lookup, no log walk)."""
-        entry = await self._live(key)
-        return entry.payload.get("value") if entry is not None else None
+        return (await self._live_value(key))[1]
 
     async def has(self, key: Any) -> bool:
         """True when ``key`` is present."""
-        return await self._live(key) is not None
+        return (await self._live_value(key))[0]
 
     async def iterator(self, *, amount: int = -1) -> AsyncIterator[dict[str, Any]]:
         """``{key, value, hash}`` for live keys, newest write first."""
