@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from sys import intern  # hashes recur in many entries' next/refs: share one str each
 from typing import TYPE_CHECKING, Any
 
 from orbitstore.codec import block_cid, decode, dumps, normalize
@@ -177,9 +178,9 @@ class Entry:
                     trusted_hash,
                     value["id"],
                     value["payload"],
-                    tuple(value["next"]),
-                    tuple(value["refs"]),
-                    Clock(clock["id"], clock["time"]),
+                    tuple(map(intern, value["next"])),
+                    tuple(map(intern, value["refs"])),
+                    Clock(intern(clock["id"]), clock["time"]),
                     value["key"],
                     value["identity"],
                     value["sig"],
@@ -221,7 +222,7 @@ class Entry:
             value["payload"],
             tuple(nexts),
             tuple(refs),
-            Clock(clock["id"], clock["time"]),
+            Clock(intern(clock["id"]), clock["time"]),
             value["key"],
             value["identity"],
             value["sig"],
@@ -267,9 +268,9 @@ class Entry:
                     trusted_hash,
                     value["id"],
                     payload,
-                    tuple(value["next"]),
-                    tuple(value["refs"]),
-                    Clock(clock["id"], clock["time"]),
+                    tuple(map(intern, value["next"])),
+                    tuple(map(intern, value["refs"])),
+                    Clock(intern(clock["id"]), clock["time"]),
                     value["key"],
                     value["identity"],
                     value["sig"],
