@@ -153,10 +153,14 @@ class Database:
             return
         self._closed = True
         async with self._lock:
+            await self._before_close()
             await self.log.aclose()
         for queue in list(self._subscribers):
             queue.put_nowait(None)
         self.store._forget(self)
+
+    async def _before_close(self) -> None:
+        """Hook: persist what indexes keep in memory (runs under the write lock)."""
 
     async def drop(self) -> None:
         """Remove every entry of this database from its storages, then close it."""

@@ -3,8 +3,9 @@
 For each key the index keeps the winning PUT or DEL entry — the one that comes
 first walking the log newest first, OrbitDB's rule — so ``get`` never walks the
 log. Tombstones (DEL winners) are kept, so a concurrent older PUT that arrives
-later cannot resurrect a deleted key. The index records the heads it reflects;
-when they differ from the log's on open, it is rebuilt from the log.
+later cannot resurrect a deleted key. The index records the heads it reflects
+(written on close; removed while writes are in flight); when they differ
+from the log's on open, it is rebuilt from the log.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class KeyedDatabase(Database):
 
     async def setup(self) -> None:
         self._cache: dict[str, _Winner | None] = {}
+        self._marked_stale = False  # True once the stored heads marker was removed (see _apply)
         self._values: dict[str, Any] = {}  # slot -> the winning PUT's value, when the index holds it
         # The index keeps each live value too (one read per cold get), unless entries are encrypted:
         # then values stay only in the (encrypted) log.
@@ -118,7 +120,16 @@ class KeyedDatabase(Database):
                 if op is not None and index_key(op[1]) == slot:
                     await self._store(slot, (entry.hash, op[0] == "DEL", entry.clock.time, entry.clock.id), entry)
                     break
-        await self._store_heads()
+        if not self._marked_stale:
+            # The index now runs ahead of its heads marker; the marker is rewritten on close. After
+            # a crash the marker and the log's heads differ, and the index is rebuilt on open.
+            await self.index_storage.delete(_HEADS)
+            self._marked_stale = True
+
+    async def _before_close(self) -> None:
+        if self._marked_stale:
+            await self._store_heads()
+            self._marked_stale = False
 
     async def _live_value(self, key: Any) -> tuple[bool, Any]:
         """(present, value) of ``key`` — from the index alone when it holds the value."""
