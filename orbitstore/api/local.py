@@ -29,6 +29,7 @@ from orbitstore.api._anchoring import Anchoring
 from orbitstore.api._known import KnownDatabases
 from orbitstore.api._models import Models, check_train_options
 from orbitstore.api._subscription import LocalSubscription
+from orbitstore.api._sync import SyncService
 from orbitstore.api._validate import check_access_controller, check_cid, check_int, check_mapping, check_text
 from orbitstore.api.errors import InvalidRequest, NotAvailable
 from orbitstore.api.models import (
@@ -69,12 +70,23 @@ class LocalAPI:
     ``anchoring`` (see :meth:`Anchoring.open`) serves the anchor calls; the API
     closes it. Without it they raise :class:`NotAvailable`. Models go through
     mlbridge (``models_service``, see :mod:`orbitstore.api._models`) when it is
-    installed.
+    installed. ``sync`` (a started :class:`SyncService`) replicates every
+    database the API opens (and those open when it is made); the API stops
+    it before the store closes. Without it ``peers`` and ``sync_status``
+    raise :class:`NotAvailable`.
     """
 
-    def __init__(self, store: OrbitStore, *, owns_store: bool = False, anchoring: Anchoring | None = None) -> None:
+    def __init__(
+        self,
+        store: OrbitStore,
+        *,
+        owns_store: bool = False,
+        anchoring: Anchoring | None = None,
+        sync: SyncService | None = None,
+    ) -> None:
         self.store = store
         self.anchoring = anchoring
+        self.sync = sync
         self._owns_store = owns_store
         self._known = KnownDatabases(store.storage(_KNOWN))
         self._opening = asyncio.Lock()
@@ -105,7 +117,17 @@ class LocalAPI:
             options = known[address][1] if address in known else {}
             opened: Database = await self.store.open(address, **options)
             await self._known.remember(opened, options)
-            return opened
+        await self._replicate(opened)
+        return opened
+
+    async def _replicate(self, db: Database) -> None:
+        if self.sync is not None:
+            await self.sync.attach(db)
+
+    async def start_sync(self) -> None:
+        """Replicate every database open now (later ones are replicated when the API opens them)."""
+        for db in self.store.databases():
+            await self._replicate(db)
 
     def _info(self, manifest: Manifest, *, is_open: bool) -> DatabaseInfo:
         return DatabaseInfo(
@@ -130,6 +152,7 @@ class LocalAPI:
             version=orbitstore.__version__,
             storage=_storage_kind(self.store),
             features=self.features(),
+            sync_endpoint=self.sync.endpoint if self.sync is not None else None,
         )
 
     def features(self) -> dict[str, bool]:
@@ -139,7 +162,7 @@ class LocalAPI:
             "access": True,
             "events": True,
             "dataset": "dataset" in self.store.database_types,
-            "sync": False,
+            "sync": self.sync is not None,
             "anchoring": self.anchoring is not None,
             "models": self.models_service.available,
         }
@@ -176,6 +199,7 @@ class LocalAPI:
         async with self._opening:
             db: Database = await self.store.open(name, type=type, access_controller=ac, meta=meta, **options)
             await self._known.remember(db, options)
+        await self._replicate(db)
         return self._info(db.manifest, is_open=True)
 
     async def open(self, db: str) -> DatabaseInfo:
@@ -213,6 +237,8 @@ class LocalAPI:
         for subscription in list(self._subscriptions):
             if subscription.address == address:
                 subscription.end()
+        if self.sync is not None:
+            await self.sync.detach(address)
         await found.aclose()
 
     async def manifest(self, db: str) -> dict[str, Any]:
@@ -345,16 +371,51 @@ class LocalAPI:
             )
         raise NotAvailable(f"access controller {target.manifest.access_controller_type!r}")
 
-    # -- sync (pending: orbitstore.sync) ---------------------------------------------------------
+    # -- sync ------------------------------------------------------------------------------------
+
+    def _sync(self, what: str) -> SyncService:
+        self._check_open()
+        if self.sync is None:
+            raise NotAvailable("sync", what)
+        return self.sync
 
     async def peers(self) -> list[PeerInfo]:
-        """Connected peers (needs orbitstore.sync)."""
-        raise NotAvailable("sync", "peers")
+        """The peers present on any replicated database, with their endpoint and the databases shared."""
+        sync = self._sync("peers")
+        shared: dict[str, list[str]] = {}
+        addresses: dict[str, set[str]] = {}
+        for address, replicator in sorted(sync.replicators().items()):
+            status = await replicator.status()
+            for peer in status.peers:
+                if peer.present:
+                    shared.setdefault(peer.peer, []).append(address)
+                    if peer.endpoint is not None:
+                        addresses.setdefault(peer.peer, set()).add(peer.endpoint)
+        return [
+            PeerInfo(peer_id=peer, addresses=tuple(sorted(addresses.get(peer, ()))), databases=tuple(dbs))
+            for peer, dbs in sorted(shared.items())
+        ]
 
     async def sync_status(self, db: str) -> SyncStatus:
-        """Replication state (needs orbitstore.sync)."""
-        await self._database(db)
-        raise NotAvailable("sync", "sync status")
+        """Replication state of ``db`` (opened, and so replicated, when it is not open yet); never waits."""
+        sync = self._sync("sync status")
+        target = await self._database(db)
+        status = await sync.status(str(target.address))
+        if status is None:  # e.g. opened by the library, not through this API
+            status = await (await sync.attach(target)).status()
+        present = tuple(p.peer for p in status.peers if p.present)
+        return SyncStatus(
+            address=status.address,
+            synced=status.synced,
+            peers=len(present),
+            missing=status.heads_known - status.heads_joined,
+            mode=status.mode,
+            peer_ids=present,
+            heads_known=status.heads_known,
+            heads_joined=status.heads_joined,
+            pending=status.pending_joins,
+            joined_entries=status.stats.joined_entries,
+        )
 
     # -- dataset ---------------------------------------------------------------------------------
 
@@ -533,6 +594,8 @@ class LocalAPI:
         for subscription in list(self._subscriptions):
             await subscription.aclose()
         try:
+            if self.sync is not None:
+                await self.sync.aclose()  # replication stops before the store closes
             if self.anchoring is not None:
                 await self.anchoring.aclose()
         finally:
@@ -557,10 +620,13 @@ async def open_local(
     *,
     identity: str | None = None,
     durability: str = "batch",
+    sync: SyncService | None = None,
 ) -> AsyncIterator[LocalAPI]:
     """Open a store in ``directory`` and serve it through a :class:`LocalAPI`; closes both on exit.
 
     With a directory the API anchors through the node's local ledger (``<directory>/anchors``).
+    ``sync`` (not started yet) replicates the databases the API opens; it is started here and stopped
+    before the store closes.
     """
     store = await orbitstore.open(directory, identity=identity, durability=durability)
     try:
@@ -568,8 +634,10 @@ async def open_local(
     except BaseException:
         await store.aclose()
         raise
-    api = LocalAPI(store, owns_store=True, anchoring=anchoring)
+    api = LocalAPI(store, owns_store=True, anchoring=anchoring, sync=sync)
     try:
+        if sync is not None:
+            await sync.start()
         yield api
     finally:
         await api.aclose()

@@ -56,6 +56,8 @@ class NodeInfo:
     version: str
     storage: str
     features: dict[str, bool] = field(default_factory=dict)
+    #: where this node's direct replication path listens (``host:port``), when sync is on
+    sync_endpoint: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON form."""
@@ -66,6 +68,7 @@ class NodeInfo:
             "version": self.version,
             "storage": self.storage,
             "features": dict(self.features),
+            "sync_endpoint": self.sync_endpoint,
         }
 
     @classmethod
@@ -79,7 +82,14 @@ class NodeInfo:
             version=_field(wire, "version", str),
             storage=_field(wire, "storage", str),
             features={str(k): bool(v) for k, v in features.items()},
+            sync_endpoint=_optional_text(wire.get("sync_endpoint")),
         )
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidRequest("sync_endpoint must be text or null")
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,12 +296,25 @@ class PeerInfo(_Flat):
 
 @dataclass(frozen=True, slots=True)
 class SyncStatus(_Flat):
-    """Replication state of one database."""
+    """Replication state of one database.
+
+    ``peers``: peers present now (``peer_ids``); ``missing``: heads they told
+    us that are not in our log yet (``heads_known`` − ``heads_joined``);
+    ``pending``: joins queued or running; ``mode``: ``pubsub`` (Kubo) or
+    ``direct`` (static peers); ``joined_entries``: entries added from peers
+    since the node started.
+    """
 
     address: str
     synced: bool
     peers: int
     missing: int
+    mode: str = ""
+    peer_ids: tuple[str, ...] = ()
+    heads_known: int = 0
+    heads_joined: int = 0
+    pending: int = 0
+    joined_entries: int = 0
 
 
 @dataclass(frozen=True, slots=True)

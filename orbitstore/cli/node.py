@@ -57,6 +57,7 @@ async def id_() -> None:
                 f"hash      {node.identity_hash}",
                 f"version   {node.version} ({node.storage} storage)",
                 f"features  {on}" + (f"  (not available yet: {off})" if off else ""),
+                *([f"sync      direct path on {node.sync_endpoint}"] if node.sync_endpoint else []),
             ]
         )
 
@@ -74,19 +75,39 @@ async def id_() -> None:
 @click.option("--max-body", default=DEFAULT_MAX_BODY, show_default=True, help="largest JSON body in bytes")
 @click.option("--print-token-url", is_flag=True, help="print the web page URL with the token in its #fragment")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
+@click.option("--peer", "peers", multiple=True, metavar="HOST:PORT", help="pull from this peer's direct path (repeat)")
+@click.option(
+    "--direct-port", default=0, show_default=True, type=click.IntRange(0, 65535), help="direct path port (0: any free)"
+)
+@click.option("--no-sync", is_flag=True, help="do not replicate")
 def daemon(
-    host: str, port: int, kubo: str | None, durability: str, max_body: int, print_token_url: bool, log_level: str
+    host: str,
+    port: int,
+    kubo: str | None,
+    durability: str,
+    max_body: int,
+    print_token_url: bool,
+    log_level: str,
+    peers: tuple[str, ...],
+    direct_port: int,
+    no_sync: bool,
 ) -> None:
     """Run the peer daemon: HTTP API, web page, metrics; SIGTERM drains and flushes.
 
     The bearer token is kept in <dir>/daemon-token (mode 0600); while the
     daemon runs, other commands on the same --dir go through it.
 
+    Every open database is replicated: with --kubo over Kubo pubsub and
+    bitswap; without it on the direct path, listening on 127.0.0.1 (the
+    endpoint is printed and in `orbitstore id`) and pulling from each --peer.
+    Both sides list each other to replicate both ways.
+
     \b
     Example:
       orbitstore --dir ./data daemon --port 5101
       orbitstore --dir ./data daemon --kubo spawn
       orbitstore --dir ./data daemon --kubo http://127.0.0.1:5001
+      orbitstore --dir ./b daemon --port 5102 --peer 127.0.0.1:4711
     """
     from orbitstore.daemon.logs import configure_logging
     from orbitstore.daemon.server import Daemon, serve
@@ -104,6 +125,9 @@ def daemon(
             kubo=kubo,
             durability=durability,
             max_body=max_body,
+            sync=not no_sync,
+            peers=peers,
+            direct_port=direct_port,
         )
     except OrbitStoreError as exc:
         raise click.ClickException(str(exc)) from None
@@ -114,6 +138,9 @@ def daemon(
             click.echo(f"web page: {running.url}/#token={running.token}")
         else:
             click.echo(f"web page: {running.url}/  (token in {Path(opts.directory) / 'daemon-token'})")
+        sync = running.api.sync if running.api is not None else None
+        if sync is not None:
+            click.echo(f"replication: {sync.mode}, direct path on {sync.endpoint or '-'}")
 
     try:
         asyncio.run(serve(config, on_ready=ready))

@@ -1,8 +1,9 @@
 """Datasets (import/export/schema/snapshot), anchors, access and sync; the ``ml`` commands are in :mod:`.ml`.
 
-Each calls the API method of the same name; where the part behind it has
-not landed (sync) the API raises ``NotAvailable`` and the command exits
-non-zero with ``not available yet: <part>`` — never a made-up result.
+Each calls the API method of the same name; where the node lacks the part
+behind it (sync in a one-shot process: replication runs in the daemon) the
+API raises ``NotAvailable`` and the command exits non-zero with
+``not available yet: <part>`` — never a made-up result.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import click
 
-from orbitstore.api import AccessInfo
+from orbitstore.api import AccessInfo, PeerInfo, SyncStatus
 from orbitstore.cli._common import CONTEXT, connect, emit, parse_json, run, show
 
 __all__ = ["acl", "anchor", "export", "import_", "peers", "schema", "snapshot", "sync", "verify"]
@@ -269,7 +270,12 @@ async def peers() -> None:
     """
     async with connect() as api:
         found = await api.peers()
-    emit(found, lambda ps: "\n".join(p.peer_id for p in ps) or "no peers")
+    emit(found, lambda ps: "\n".join(_peer_line(p) for p in ps) or "no peers")
+
+
+def _peer_line(peer: PeerInfo) -> str:
+    where = f" ({', '.join(peer.addresses)})" if peer.addresses and peer.addresses != (peer.peer_id,) else ""
+    return f"{peer.peer_id}{where}: {len(peer.databases)} database(s)"
 
 
 @click.group(context_settings=CONTEXT)
@@ -294,4 +300,12 @@ async def sync_status(db_ref: str) -> None:
     """
     async with connect() as api:
         status = await api.sync_status(db_ref)
-    emit(status, lambda s: f"{'synced' if s.synced else 'syncing'}: {s.peers} peers, {s.missing} entries missing")
+    emit(status, _sync_line)
+
+
+def _sync_line(s: SyncStatus) -> str:
+    state = "synced" if s.synced else "syncing"
+    return (
+        f"{state} ({s.mode}): {s.peers} peers, {s.heads_joined}/{s.heads_known} of their heads joined, "
+        f"{s.pending} joins pending, {s.joined_entries} entries received"
+    )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orbitstore.errors import ConfigError
+from orbitstore.sync.direct import parse_endpoint
 
 __all__ = [
     "DEFAULT_HOST",
@@ -31,6 +32,11 @@ class DaemonConfig:
     (``None``: everything in memory, and ``token`` must be given). ``port=0``
     picks a free port. ``kubo`` is ``None`` (embedded blocks), a Kubo RPC URL,
     or ``"spawn"`` (start a Kubo node in ``<directory>/kubo``).
+
+    Replication (``sync``, on by default) runs for every open database: over
+    Kubo pubsub and bitswap with ``kubo`` (plus the direct fast path), else on
+    the direct path alone, listening on ``direct_host:direct_port`` (0: a free
+    port) and pulling from the ``peers`` endpoints (``host:port``).
     """
 
     directory: Path | None
@@ -44,6 +50,10 @@ class DaemonConfig:
     max_upload: int = DEFAULT_MAX_UPLOAD
     drain_timeout: float = 10.0
     keepalive: float = 15.0
+    sync: bool = True
+    peers: tuple[str, ...] = ()
+    direct_host: str = DEFAULT_HOST
+    direct_port: int = 0
 
     def __post_init__(self) -> None:
         if self.directory is None and self.token is None:
@@ -54,5 +64,11 @@ class DaemonConfig:
             raise ConfigError("max_body must be at least 1 KiB and max_upload at least max_body")
         if self.drain_timeout <= 0 or self.keepalive <= 0:
             raise ConfigError("drain_timeout and keepalive must be positive")
+        if not 0 <= self.direct_port <= 65535:
+            raise ConfigError(f"direct port {self.direct_port} is out of range")
+        for peer in self.peers:
+            parse_endpoint(peer)
+        if self.peers and not self.sync:
+            raise ConfigError("--peer needs sync on")
         if self.token is not None and len(self.token) < 16:
             raise ConfigError("a token must be at least 16 characters")

@@ -26,12 +26,13 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
 import orbitstore
 from orbitstore.api._anchoring import Anchoring
+from orbitstore.api._sync import SyncService
 from orbitstore.api.local import LocalAPI
 from orbitstore.daemon.app import create_app
 from orbitstore.daemon.auth import load_or_create_token
@@ -39,6 +40,9 @@ from orbitstore.daemon.config import DaemonConfig
 from orbitstore.daemon.logs import JsonAccessLogger
 from orbitstore.errors import ConfigError
 from orbitstore.storage.base import Storage
+
+if TYPE_CHECKING:
+    from orbitstore.kubo import KuboClient
 
 __all__ = ["API_FILE", "Daemon", "free_port", "read_api_file", "serve"]
 
@@ -63,8 +67,8 @@ def read_api_file(directory: str | os.PathLike[str]) -> str | None:
     return url
 
 
-async def _kubo_blocks(config: DaemonConfig, stack: AsyncExitStack) -> Storage | None:
-    """Block storage on Kubo for ``--kubo URL`` or ``--kubo spawn``; ``None`` for embedded."""
+async def _kubo_blocks(config: DaemonConfig, stack: AsyncExitStack) -> tuple[Storage, KuboClient] | None:
+    """Block storage on Kubo (and its client) for ``--kubo URL`` or ``--kubo spawn``; ``None`` for embedded."""
     if config.kubo is None:
         return None
     from orbitstore.kubo import KuboClient, KuboNode, find_ipfs_binary
@@ -88,7 +92,19 @@ async def _kubo_blocks(config: DaemonConfig, stack: AsyncExitStack) -> Storage |
         _log.info("kubo connected", extra={"kubo": config.kubo, "kubo_version": version.version})
     storage = KuboStorage(client)
     stack.push_async_callback(storage.aclose)
-    return storage
+    return storage, client
+
+
+def _sync_service(config: DaemonConfig, client: KuboClient | None) -> SyncService | None:
+    """Replication: Kubo pubsub and bitswap (with the direct fast path) or, without Kubo, static direct peers."""
+    if not config.sync:
+        return None
+    from orbitstore.sync import DirectNode, KuboBlocks, KuboPubSub
+
+    direct = DirectNode(host=config.direct_host, port=config.direct_port)
+    if client is not None:
+        return SyncService(pubsub=KuboPubSub(client), blocks=KuboBlocks(client), direct=direct)
+    return SyncService(direct=direct, peers=config.peers)
 
 
 class Daemon:
@@ -113,15 +129,22 @@ class Daemon:
         config = self.config
         try:
             self.token = config.token if config.token is not None else load_or_create_token(config.directory)  # type: ignore[arg-type]
-            blocks = await _kubo_blocks(config, self._stack)
+            kubo = await _kubo_blocks(config, self._stack)
+            blocks, client = kubo if kubo is not None else (None, None)
             store = await orbitstore.open(
                 config.directory, identity=config.identity, blocks=blocks, durability=config.durability
             )
             self._stack.push_async_callback(store.aclose)
             anchoring = await Anchoring.open(store)
-            self.api = LocalAPI(store, anchoring=anchoring)  # the app closes it (and so the anchorer) on cleanup
+            sync = _sync_service(config, client)
+            # The app closes the API on cleanup, and so the replicators (before the store), then the anchorer.
+            self.api = LocalAPI(store, anchoring=anchoring, sync=sync)
             if anchoring is not None:
                 self._stack.push_async_callback(anchoring.aclose)  # if start fails before the app exists
+            if sync is not None:
+                self._stack.push_async_callback(sync.aclose)  # idem (closing twice does nothing)
+                await sync.start()
+                await self.api.start_sync()
             app = create_app(
                 self.api,
                 token=self.token,
@@ -145,7 +168,11 @@ class Daemon:
         except BaseException:
             await self.stop()
             raise
-        _log.info("listening", extra={"url": self.url, "directory": str(config.directory), "kubo": config.kubo})
+        sync_endpoint = self.api.sync.endpoint if self.api is not None and self.api.sync is not None else None
+        _log.info(
+            "listening",
+            extra={"url": self.url, "directory": str(config.directory), "kubo": config.kubo, "sync": sync_endpoint},
+        )
 
     def _write_api_file(self) -> None:
         if self.config.directory is None:

@@ -14,7 +14,7 @@ See ``docs/replication.md``.
 
 from orbitstore.sync.budget import Admission, PeerBudget, PeerLedger
 from orbitstore.sync.direct import DirectNode, DirectStats, parse_endpoint
-from orbitstore.sync.events import Progress, ProgressKind, SyncStats
+from orbitstore.sync.events import PeerStatus, Progress, ProgressKind, ReplicatorStatus, SyncStats
 from orbitstore.sync.kubo import KuboBlocks, KuboPubSub, KuboSubscription
 from orbitstore.sync.memory import Faults, MemoryBlocks, MemoryHub, MemoryPubSub, MemorySubscription
 from orbitstore.sync.messages import Have, Hello, Refusal, hello_topic
@@ -53,12 +53,14 @@ __all__ = [
     "Message",
     "PeerBudget",
     "PeerLedger",
+    "PeerStatus",
     "Progress",
     "ProgressCallback",
     "ProgressKind",
     "PubSub",
     "Refusal",
     "Replicator",
+    "ReplicatorStatus",
     "Subscription",
     "SyncStats",
     "hello_topic",

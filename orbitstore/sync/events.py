@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Progress", "ProgressKind", "SyncStats"]
+__all__ = ["PeerStatus", "Progress", "ProgressKind", "ReplicatorStatus", "SyncStats"]
 
 ProgressKind = Literal["known", "fetched", "joined", "rejected"]
 
@@ -71,3 +71,44 @@ class SyncStats:
     cut_off: int = 0
     #: progress events not delivered because a progress() consumer lagged
     progress_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    """What a replicator knows of one peer (:meth:`Replicator.status`)."""
+
+    #: the peer id (pubsub), or its endpoint (a static direct peer)
+    peer: str
+    #: its direct endpoint, when known
+    endpoint: str | None
+    #: on the topic now (direct-only: its last exchange succeeded)
+    present: bool
+    #: it has told us its heads since the replicator started
+    heard: bool
+    #: cut off by its budget
+    cut_off: bool
+    #: heads it told us (its last hello or direct answer, and head messages not yet seen joined)
+    heads: int
+    #: of those, how many are not in our log
+    missing: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicatorStatus:
+    """A snapshot of one replicator (:meth:`Replicator.status`): peers, heads, pending work, counters."""
+
+    address: str
+    #: ``pubsub`` (Kubo or memory pubsub, maybe with the direct fast path) or ``direct`` (static peers only)
+    mode: Literal["pubsub", "direct"]
+    #: where our direct path listens, or ``None``
+    endpoint: str | None
+    running: bool
+    #: in sync with at least one peer, as :meth:`Replicator.synced` with ``min_peers=1`` would answer now
+    synced: bool
+    peers: tuple[PeerStatus, ...]
+    #: distinct heads the peers told us, and how many of them are in our log
+    heads_known: int
+    heads_joined: int
+    #: joins (or direct exchanges bringing entries) queued or running
+    pending_joins: int
+    stats: SyncStats

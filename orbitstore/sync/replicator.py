@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
@@ -49,7 +49,8 @@ from orbitstore.errors import (
 )
 from orbitstore.log import Entry
 from orbitstore.sync.budget import Admission, PeerBudget, PeerLedger
-from orbitstore.sync.events import Progress, SyncStats
+from orbitstore.sync.direct import parse_endpoint
+from orbitstore.sync.events import PeerStatus, Progress, ReplicatorStatus, SyncStats
 from orbitstore.sync.fetch import Fetcher
 from orbitstore.sync.messages import MAX_HEADS, Hello, decode_hello, encode_message, hello_topic
 from orbitstore.sync.peers import PeerTable
@@ -85,12 +86,21 @@ class _Job:
     head: str | None = None
     entry: Entry | None = None
     direct: bool = False
+    quiet: bool = False  # a direct-only poll: no known/joined events unless it brings entries
     fetched: int = 0
     known: int = 0
 
 
 class Replicator:
-    """Replicates ``db`` with the peers on ``pubsub``; an async context manager.
+    """Replicates ``db`` with the peers on ``pubsub``, or with static direct peers; an async context manager.
+
+    Direct-only mode (no Kubo): ``pubsub=None``, a ``direct`` node and
+    ``direct_peers`` (endpoints ``host:port``). Each static peer is polled
+    every ``peer_poll_interval`` seconds with a direct exchange (what it has
+    that we lack; an exchange with nothing to send is one short round trip),
+    an unreachable one with backoff up to ``announce_interval``. A peer is
+    present while its last exchange succeeded. Our side is pulled by peers
+    that list us: replication both ways needs each side to list the other.
 
     ``blocks`` fetches missing history (without it, the database's own block
     storage is asked, e.g. a Kubo storage that fetches by bitswap); ``direct``
@@ -111,9 +121,10 @@ class Replicator:
         self,
         db: Database,
         *,
-        pubsub: PubSub,
+        pubsub: PubSub | None = None,
         blocks: BlockSource | None = None,
         direct: DirectPath | None = None,
+        direct_peers: Sequence[str] = (),
         announce_interval: float = 10.0,
         peer_poll_interval: float = 1.0,
         budget: PeerBudget | None = None,
@@ -131,12 +142,21 @@ class Replicator:
             raise ConfigError("intervals and timeouts must be positive")
         if prefetch < 0 or min(fetch_concurrency, chunk_entries, chunk_bytes, progress_step, max_block_size) < 1:
             raise ConfigError("prefetch cannot be negative; the other sizes and counts must be positive")
+        if pubsub is None and direct is None:
+            raise ConfigError("without pubsub, a replicator needs a direct node (and direct_peers to pull from)")
+        if pubsub is not None and direct_peers:
+            raise ConfigError("direct_peers are for the direct-only mode (pubsub=None)")
+        for endpoint in direct_peers:
+            parse_endpoint(endpoint)
         self.db = db
         self.address = str(db.address)
         self._log_id = db.log.id
         self._pubsub = pubsub
         self._blocks = blocks
         self._direct = direct
+        self._static = tuple(dict.fromkeys(direct_peers))
+        self._static_retry: dict[str, tuple[float, float]] = {}  # endpoint -> (retry at, backoff)
+        self._peer_heads: dict[str, tuple[str, ...]] = {}  # the heads each peer last told us
         self._announce_interval = announce_interval
         self._poll_interval = peer_poll_interval
         self._ledger = PeerLedger(budget if budget is not None else PeerBudget(), clock=clock)
@@ -158,7 +178,8 @@ class Replicator:
         self._queued_heads: set[str] = set()
         self._pending: dict[str, int] = {}
         self._direct_queued: set[str] = set()
-        self._busy = False
+        self._current: _Job | None = None
+        self._loud_jobs = 0  # queued jobs that are not direct-only polls
         self._dirty = asyncio.Event()
         self._last_published: set[str] = set()
         self._changed_event = asyncio.Event()
@@ -244,6 +265,9 @@ class Replicator:
             self._failure()
 
     async def _run(self, ready: asyncio.Future[None]) -> None:
+        if self._pubsub is None:
+            await self._run_static(ready)
+            return
         try:
             self._me = await self._pubsub.local_peer()
             main = await self._subscribe(self.address)
@@ -274,7 +298,58 @@ class Replicator:
                 await subscription.aclose()
             self._subscriptions.clear()
 
+    async def _run_static(self, ready: asyncio.Future[None]) -> None:
+        """Direct-only mode: serve our log, poll the static peers, join what they stream."""
+        assert self._direct is not None
+        try:
+            self._me = self._direct.endpoint or "direct"
+            self._cleanup.append(self._direct.serve(self.db.log))
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._work())
+                group.create_task(self._poll_static())
+                ready.set_result(None)
+        except BaseException as exc:
+            if not ready.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    ready.cancel()
+                else:
+                    ready.set_exception(exc)
+            raise
+        finally:
+            for undo in self._cleanup:
+                undo()
+            self._cleanup.clear()
+
+    async def _poll_static(self) -> None:
+        while True:
+            now = self._clock()
+            for endpoint in self._static:
+                if self._ledger.is_cut_off(endpoint) or now < self._static_retry.get(endpoint, (0.0, 0.0))[0]:
+                    continue
+                self._table.set_endpoint(endpoint, endpoint, now=now)
+                await self._queue_direct(endpoint, quiet=True)
+            await asyncio.sleep(self._poll_interval)
+
+    def _static_result(self, peer: str, *, ok: bool) -> None:
+        """Direct-only mode: a static peer is present while its exchanges succeed; else back off."""
+        present = set(self._table.present)
+        if ok:
+            self._static_retry.pop(peer, None)
+            present.add(peer)
+        else:
+            backoff = min(
+                max(self._static_retry.get(peer, (0.0, 0.0))[1] * 2, self._poll_interval), self._announce_interval
+            )
+            self._static_retry[peer] = (self._clock() + backoff, backoff)
+            present.discard(peer)
+            self._peer_heads.pop(peer, None)
+        self._table.update_present(present)
+        if ok:
+            self._table.hear(peer)
+        self._changed()
+
     async def _subscribe(self, topic: str) -> Subscription:
+        assert self._pubsub is not None
         subscription = await self._pubsub.subscribe(topic)
         self._subscriptions.append(subscription)
         return subscription
@@ -291,8 +366,55 @@ class Replicator:
 
     @property
     def peers(self) -> frozenset[str]:
-        """The other peers on the topic, as last polled."""
+        """The other peers on the topic, as last polled (direct-only: static peers whose last exchange succeeded)."""
         return self._table.present
+
+    @property
+    def endpoint(self) -> str | None:
+        """Where our direct path listens (``host:port``), or ``None``."""
+        return self._direct.endpoint if self._direct is not None else None
+
+    async def status(self) -> ReplicatorStatus:
+        """A snapshot of the replication state; never waits for sync (it only looks heads up in the log)."""
+        table = self._table
+        cut = self._ledger.cut_offs()
+        peers: list[PeerStatus] = []
+        known: set[str] = set()
+        for peer in sorted(table.present | set(self._static)):
+            heads = set(self._peer_heads.get(peer, ())) | set(table.announced(peer))
+            missing = 0
+            for head in heads:
+                if not await self.db.log.has(head):
+                    missing += 1
+            known |= heads
+            peers.append(
+                PeerStatus(
+                    peer=peer,
+                    endpoint=table.endpoint(peer) or (peer if peer in self._static else None),
+                    present=peer in table.present,
+                    heard=table.heard_since(peer, 0),
+                    cut_off=peer in cut,
+                    heads=len(heads),
+                    missing=missing,
+                )
+            )
+        joined = 0
+        for head in known:
+            if await self.db.log.has(head):
+                joined += 1
+        running = self._runner is not None and not self._runner.done() and not self._closed
+        return ReplicatorStatus(
+            address=self.address,
+            mode="pubsub" if self._pubsub is not None else "direct",
+            endpoint=self.endpoint,
+            running=running,
+            synced=running and await self._is_synced(1, 0),
+            peers=tuple(peers),
+            heads_known=len(known),
+            heads_joined=joined,
+            pending_joins=self._pending_work(),
+            stats=self.stats(),
+        )
 
     def on_progress(self, callback: ProgressCallback) -> Callable[[], None]:
         """Call ``callback(progress)`` for every :class:`Progress` event; returns a function that unsubscribes."""
@@ -349,17 +471,26 @@ class Replicator:
     async def _is_synced(self, min_peers: int, since: int) -> bool:
         table = self._table
         peers = [p for p in table.present if not self._ledger.is_cut_off(p)]
-        if len(peers) < min_peers or self._busy or not self._jobs.empty():
+        if len(peers) < min_peers or self._pending_work():
             return False
         for peer in peers:
             if not table.heard_since(peer, since):
                 return False
+            for head in self._peer_heads.get(peer, ()):
+                if not await self.db.log.has(head):
+                    return False
             announced = table.announced(peer)
             for head in list(announced):
                 if not await self.db.log.has(head):
                     return False
                 announced.pop(head, None)
         return True
+
+    def _pending_work(self) -> int:
+        """Jobs queued or running, not counting direct-only polls that have received nothing (yet)."""
+        current = self._current
+        running = current is not None and not (current.quiet and current.fetched == 0)
+        return self._loud_jobs + (1 if running else 0)
 
     def _changed(self) -> None:
         self._changed_event.set()
@@ -383,6 +514,8 @@ class Replicator:
 
     async def announce(self) -> None:
         """Publish every head block and a hello now (also done periodically and for new peers)."""
+        if self._pubsub is None:
+            return  # direct-only: peers pull
         heads = await self.db.heads()
         self._count("announces")
         # The hello first: a peer that learns our endpoint asks the direct path for the heads that follow.
@@ -393,6 +526,7 @@ class Replicator:
             await self._publish(self.address, head.bytes)
 
     async def _publish(self, topic: str, data: bytes) -> None:
+        assert self._pubsub is not None
         try:
             await self._pubsub.publish(topic, data)
         except _TRANSIENT:
@@ -421,6 +555,7 @@ class Replicator:
             await self.announce()
 
     async def _watch_peers(self) -> None:
+        assert self._pubsub is not None
         while True:
             try:
                 peers = set(await self._pubsub.peers(self.address))
@@ -525,6 +660,7 @@ class Replicator:
             await self._invalid(peer, f"undecodable hello: {exc}")
             return
         self._table.hear(peer)
+        self._peer_heads[peer] = hello.heads
         if hello.endpoint is not None and self._direct is not None:
             self._table.set_endpoint(peer, hello.endpoint, now=self._clock())
         for head in hello.heads:
@@ -551,28 +687,34 @@ class Replicator:
         self._queued_heads.add(head)
         self._pending[peer] = self._pending.get(peer, 0) + 1
         self._jobs.put_nowait(_Job(peer, head=head, entry=entry))
+        self._loud_jobs += 1
         await self._emit(Progress("known", peer, head, known=1))
 
-    async def _queue_direct(self, peer: str) -> None:
+    async def _queue_direct(self, peer: str, *, quiet: bool = False) -> None:
         if peer in self._direct_queued:
             return
         self._direct_queued.add(peer)
-        self._jobs.put_nowait(_Job(peer, direct=True))
-        await self._emit(Progress("known", peer))
+        self._jobs.put_nowait(_Job(peer, direct=True, quiet=quiet))
+        if not quiet:
+            self._loud_jobs += 1
+        if not quiet:
+            await self._emit(Progress("known", peer))
 
     # -- joining ---------------------------------------------------------------------------------
 
     async def _work(self) -> None:
         while True:
             job = await self._jobs.get()
-            self._busy = True
+            self._current = job
+            if not job.quiet:
+                self._loud_jobs -= 1
             try:
                 if job.direct:
                     self._direct_queued.discard(job.peer)
                 if not self._ledger.is_cut_off(job.peer):
                     await (self._run_direct(job) if job.direct else self._run_head(job))
             finally:
-                self._busy = False
+                self._current = None
                 if job.head is not None:
                     self._queued_heads.discard(job.head)
                     self._pending[job.peer] = max(0, self._pending.get(job.peer, 0) - 1)
@@ -626,6 +768,8 @@ class Replicator:
         if added:
             self._count("joins")
             self._count("joined_entries", added)
+        elif job.quiet:
+            return
         await self._emit(Progress("joined", job.peer, job.head, job.fetched, job.known, added))
 
     def _fetcher(self, job: _Job, local: Mapping[str, bytes] | None = None) -> Fetcher:
@@ -685,14 +829,36 @@ class Replicator:
             received=received,
             fetcher=lambda local: self._fetcher(job, local),
         )
-        have = [h.hash for h in await self.db.heads()]
+        # Our heads, then the peer's heads of its last answer that we hold (ancestors of ours): when the peer
+        # has nothing new, its walk ends at once, even when it does not know our heads (we are ahead).
+        # Also our heads' parents and skip references (ancestors at growing distances): a peer that lacks our
+        # newest entries still knows some of them, so it sends little even before we know its heads.
+        heads = await self.db.heads()
+        have = list(dict.fromkeys([h.hash for h in heads]))
+        extra = [*self._peer_heads.get(job.peer, ()), *(p for h in heads for p in (*h.next, *h.refs))]
+        for cid in dict.fromkeys(extra):
+            if len(have) >= MAX_HEADS:
+                break
+            if cid not in have and await self.db.log.has(cid):
+                have.append(cid)
         try:
             async with self._direct.exchange(endpoint, address=self.address, heads=have) as stream:
                 await joiner.run(stream)
         except (*_INVALID, *_UNAVAILABLE, SyncError, ConfigError, OSError, TimeoutError) as exc:
-            # Kept: the chunks joined before the failure. Then the block source takes over.
             self._count("direct_failures")
             self._count("joined_entries", joiner.added)
+            if self._pubsub is None:  # direct-only: no block source to fall back on; poll again later
+                self._static_result(job.peer, ok=False)
+                if isinstance(exc, (OSError, TimeoutError, ConfigError)):
+                    if not job.quiet or joiner.added:
+                        detail = f"direct path: {type(exc).__name__}: {exc}"
+                        await self._emit(
+                            Progress("rejected", job.peer, None, job.fetched, job.known, joiner.added, detail)
+                        )
+                else:
+                    await self._fail(job, exc)
+                return
+            # Kept: the chunks joined before the failure. Then the block source takes over.
             # Not again for a while, or a history longer than an announce interval would never finish
             # on the block source: every hello would interrupt it.
             self._table.endpoint_failed(job.peer, retry_at=self._clock() + self._direct_retry)
@@ -704,6 +870,10 @@ class Replicator:
             await self._fall_back(job.peer)
             return
         self._count("direct_exchanges")
+        if joiner.done is not None:
+            self._peer_heads[job.peer] = joiner.done.heads
+        if self._pubsub is None:
+            self._static_result(job.peer, ok=True)
         await self._joined(job, joiner.added)
 
     async def _fall_back(self, peer: str) -> None:

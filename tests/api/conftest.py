@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from orbitstore.api import StoreAPI, open_local
+from orbitstore.api._sync import SyncService
 from orbitstore.daemon import Daemon, DaemonClient, DaemonConfig
 
 KINDS = ["local", "http"]
@@ -21,7 +22,7 @@ KINDS = ["local", "http"]
 
 async def _open(kind: str, directory: Path) -> AsyncIterator[StoreAPI]:
     if kind == "local":
-        async with open_local(directory, identity="contract") as api:
+        async with open_local(directory, identity="contract", sync=SyncService()) as api:
             yield api
     else:
         async with (

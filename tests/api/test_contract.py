@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from orbitstore.api import (
     NotAvailable,
     StoreAPI,
     Subscription,
+    open_local,
 )
 from orbitstore.codec import CID
 from orbitstore.errors import AccessDenied, DatabaseError, NotFound
@@ -259,6 +261,19 @@ async def test_unknown_database(api: StoreAPI) -> None:
     assert await api.databases() == []
 
 
+async def test_sync_status_and_peers_of_a_lone_node(api: StoreAPI) -> None:
+    node = await api.node()
+    assert node.features["sync"] and node.sync_endpoint is not None and node.sync_endpoint.startswith("127.0.0.1:")
+    info = await api.create("lonely", type="events")
+    await api.add(info.address, "x")
+    status = await api.sync_status(info.address)
+    assert status.address == info.address and status.mode == "direct"
+    assert (status.synced, status.peers, status.missing, status.pending, status.peer_ids) == (False, 0, 0, 0, ())
+    assert await api.peers() == []
+    with pytest.raises(NotFound):
+        await api.sync_status("nope")
+
+
 @pytest.mark.parametrize(
     ("part", "call"),
     [
@@ -266,9 +281,11 @@ async def test_unknown_database(api: StoreAPI) -> None:
         ("sync", lambda api, db: api.sync_status(db)),
     ],
 )
-async def test_pending_parts_say_so(api: StoreAPI, part: str, call: object) -> None:
-    info = await api.create("pending", type="events")
-    with pytest.raises(NotAvailable) as caught:
-        await call(api, info.address)  # type: ignore[operator]
-    assert caught.value.part == part
-    assert str(caught.value).startswith(f"not available yet: {part}")
+async def test_a_node_without_sync_says_so(tmp_path: Path, part: str, call: object) -> None:
+    async with open_local(tmp_path / "plain", identity="plain") as api:
+        assert not (await api.node()).features["sync"] and (await api.node()).sync_endpoint is None
+        info = await api.create("pending", type="events")
+        with pytest.raises(NotAvailable) as caught:
+            await call(api, info.address)  # type: ignore[operator]
+        assert caught.value.part == part
+        assert str(caught.value).startswith(f"not available yet: {part}")
