@@ -39,6 +39,7 @@ from orbitstore.errors import (
     ConfigError,
     DatabaseError,
     DecodeError,
+    EncryptionError,
     KuboError,
     LogError,
     NotFound,
@@ -634,8 +635,8 @@ class Replicator:
             await self._invalid(peer, f"message of {len(data)} bytes exceeds {self._max_block_size}")
             return
         try:
-            entry = Entry.decode(data)
-        except DecodeError as exc:
+            entry = await self.db.log.decode_entry(data)  # decrypts when the log has encryption
+        except (DecodeError, EncryptionError) as exc:
             self._count("invalid")
             await self._invalid(peer, f"undecodable head: {exc}")
             return
@@ -752,7 +753,7 @@ class Replicator:
                 block = await fetch(job.head)
                 if block is None:
                     raise NotFound(f"head {job.head} is not available")
-                entry = Entry.decode(block, expected_hash=job.head)
+                entry = await self.db.log.decode_entry(block, expected_hash=job.head)
                 if entry.id != self._log_id:
                     raise LogError(f"head {entry.hash} belongs to log {entry.id!r}")
             added = await self.db.join_entry(entry, fetch=fetch)

@@ -15,10 +15,10 @@ from collections import ChainMap
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING
 
-from orbitstore.errors import LogError, SyncError
-from orbitstore.log import Entry
+from orbitstore.codec import decode
+from orbitstore.errors import DecodeError, EncryptionError, LogError, SyncError
 from orbitstore.sync.fetch import Fetcher
-from orbitstore.sync.plan import Chunk, peek_entry
+from orbitstore.sync.plan import Chunk, EntryRef, peek_entry
 from orbitstore.sync.transport import DirectDone, DirectItem
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class StreamJoin:
                 self.done = item
                 continue
             await self._received(item.data)
-            ref = peek_entry(item.cid, item.data)
+            ref = await self._peek(item.cid, item.data)
             if ref is None and not self._entries_seen:
                 if len(self._identities) >= MAX_IDENTITY_BLOCKS:
                     raise SyncError(f"more than {MAX_IDENTITY_BLOCKS} identity blocks in one exchange")
@@ -85,6 +85,21 @@ class StreamJoin:
                     await self._join_chunk()
         await self._join_chunk()
 
+    async def _peek(self, cid: str, block: bytes) -> EntryRef | None:
+        """``peek_entry``, looking inside OrbitDB's replication-encryption wrapper when the log has its key."""
+        ref = peek_entry(cid, block)
+        encryption = self.db.log.encryption
+        if ref is not None or encryption is None or encryption.replication is None:
+            return ref
+        try:
+            wrapped = decode(block)
+            if type(wrapped) is not bytes:
+                return None
+            inner = await encryption.replication.decrypt(wrapped)
+        except (DecodeError, EncryptionError):
+            return None  # not an entry of ours: the join checks it like any other block
+        return peek_entry(cid, inner)
+
     async def _join_chunk(self) -> None:
         chunk = self._chunk
         if not chunk.entries:
@@ -94,7 +109,7 @@ class StreamJoin:
             for head in chunk.heads():
                 if await self.db.log.has(head):
                     continue
-                entry = Entry.decode(chunk.entries[head], expected_hash=head)
+                entry = await self.db.log.decode_entry(chunk.entries[head], expected_hash=head)
                 self.added += len(await self.db.join_entry(entry, fetch=fetch))
         finally:
             await fetch.aclose()

@@ -129,3 +129,30 @@ async def test_status_does_not_wait(two) -> None:  # type: ignore[no-untyped-def
     started = time.monotonic()
     status = await rb.status()
     assert time.monotonic() - started < 0.5 and status.running and not status.synced
+
+
+async def test_encrypted_database_replicates_over_the_direct_path() -> None:
+    """Heads and history of a database with OrbitDB's replication encryption go through the log's keys."""
+    from orbitstore.encryption import SimpleEncryption
+
+    async with AsyncExitStack() as stack:
+        enc = {"replication": SimpleEncryption(password="shared secret")}
+        a = await stack.enter_async_context(orbitstore.open(identity="a"))
+        b = await stack.enter_async_context(orbitstore.open(identity="b"))
+        access = {"type": "ipfs", "write": [a.identity.id, b.identity.id]}
+        db_a = await a.open("secret", type="keyvalue", access_controller=access, encryption=enc)
+        async for key, value in a.blocks.items():
+            await b.blocks.put(key, value)
+        db_b = await b.open(str(db_a.address), encryption=enc)
+        node_a = await stack.enter_async_context(DirectNode())
+        node_b = await stack.enter_async_context(DirectNode())
+        assert node_a.endpoint is not None and node_b.endpoint is not None
+        await stack.enter_async_context(Replicator(db_a, direct=node_a, direct_peers=[node_b.endpoint], **FAST))
+        await stack.enter_async_context(Replicator(db_b, direct=node_b, direct_peers=[node_a.endpoint], **FAST))
+        for i in range(20):
+            await db_a.put(f"k{i}", i)  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 10
+        while await db_b.get("k19") != 19:  # type: ignore[attr-defined]
+            assert time.monotonic() < deadline, "encrypted entries did not replicate"
+            await asyncio.sleep(0.05)
+        assert await db_b.all() == await db_a.all()  # type: ignore[attr-defined]
