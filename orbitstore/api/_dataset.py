@@ -19,7 +19,6 @@ from orbitstore.api.errors import InvalidRequest
 from orbitstore.api.models import AccessInfo, ImportResult, Item, SnapshotInfo
 from orbitstore.api.protocol import ProgressCallback
 from orbitstore.databases.dataset import Dataset, Schema
-from orbitstore.databases.dataset.records import decode_record
 from orbitstore.errors import NotFound
 
 __all__ = [
@@ -36,9 +35,9 @@ __all__ = [
 _CHUNK = 256 * 1024
 
 
-def _row(ds_schema: Schema | None, block: bytes) -> dict[str, Any]:
-    _, row = decode_record(block, strict=False)
-    return ds_schema.read_row(row) if ds_schema is not None else dict(row)
+async def _read(ds: Dataset, record_id: str) -> dict[str, Any] | None:
+    """The row through the dataset's own read path (decrypting it when the dataset is encrypted)."""
+    return await ds.get(record_id)
 
 
 async def dataset_get(ds: Dataset, record_id: str) -> Item:
@@ -46,10 +45,12 @@ async def dataset_get(ds: Dataset, record_id: str) -> Item:
     key = ds._index.lookup(record_id)  # the block key too, which Dataset.get does not return
     if key is None:
         raise NotFound(f"no record {record_id!r} in {ds.address}")
-    block = await ds.store.blocks.get(key)
-    if block is None:
+    if await ds.store.blocks.get(key) is None:
         raise NotFound(f"record {record_id!r}: its block {key} is missing (erased or not replicated)")
-    return Item(hash=key, key=record_id, value=_row(await ds.schema(), block))
+    value = await _read(ds, record_id)
+    if value is None:
+        raise NotFound(f"no record {record_id!r} in {ds.address}")
+    return Item(hash=key, key=record_id, value=value)
 
 
 async def dataset_page(ds: Dataset, *, offset: int, limit: int) -> tuple[list[Item], bool]:
@@ -59,22 +60,22 @@ async def dataset_page(ds: Dataset, *, offset: int, limit: int) -> tuple[list[It
     its own size (records whose block is missing here are skipped).
     """
     live = ds._index.live()
-    schema = await ds.schema()
     items = []
     for record in live[offset : offset + limit]:
-        block = await ds.store.blocks.get(record.key)
-        if block is not None:
-            items.append(Item(hash=record.key, key=record.id, value=_row(schema, block)))
+        if await ds.store.blocks.get(record.key) is not None:
+            value = await _read(ds, record.id)
+            if value is not None:
+                items.append(Item(hash=record.key, key=record.id, value=value))
     return items, offset + limit < len(live)
 
 
 async def dataset_items(ds: Dataset) -> AsyncIterator[Item]:
     """Every live record in the dataset's order."""
-    schema = await ds.schema()
     for record in ds._index.live():
-        block = await ds.store.blocks.get(record.key)
-        if block is not None:
-            yield Item(hash=record.key, key=record.id, value=_row(schema, block))
+        if await ds.store.blocks.get(record.key) is not None:
+            value = await _read(ds, record.id)
+            if value is not None:
+                yield Item(hash=record.key, key=record.id, value=value)
 
 
 def parse_schema(value: Mapping[str, Any]) -> Schema:

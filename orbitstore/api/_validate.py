@@ -46,13 +46,16 @@ def check_mapping(value: Any, what: str) -> Mapping[str, Any]:
 
 
 def check_access_controller(value: Any) -> dict[str, Any] | None:
-    """``{"type": str, "write": [ids], "admin": [ids]}`` (all optional; ``admin`` for datasets) or ``None``."""
+    """``{"type": str, "write": [ids], "admin": [ids], "encrypted": bool}`` (all optional; ``admin`` and
+    ``encrypted`` for datasets) or ``None``."""
     if value is None:
         return None
     spec = dict(check_mapping(value, "access_controller"))
-    unknown = spec.keys() - {"type", "write", "admin"}
+    unknown = spec.keys() - {"type", "write", "admin", "encrypted"}
     if unknown:
         raise InvalidRequest(f"access_controller has unknown fields {sorted(unknown)}")
+    if "encrypted" in spec and not isinstance(spec["encrypted"], bool):
+        raise InvalidRequest("access_controller.encrypted must be true or false")
     if "type" in spec:
         check_text(spec["type"], "access_controller.type", max_length=64)
     for field in ("write", "admin"):
