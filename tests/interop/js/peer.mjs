@@ -176,6 +176,32 @@ export const describeDatabase = async (db) => {
 const b64 = (bytes) => Buffer.from(bytes).toString('base64')
 
 /** Write `doc` as dag-json (bytes as {"/":{"bytes":…}}, big integers exact). */
+// Check every entry of an opened database once more, outside the join: signature, identity, access,
+// and that the entry's key is its identity's (the check JS's own join forgets). `checked` maps each
+// hash to the verdict the join's canAppend gave.
+export const recheckEntries = async (db, reader, checked) => {
+  const { Entry } = await import('@orbitdb/core')
+  const described = await describeDatabase(db)
+  const failures = []
+  for (const { hash } of described.log) {
+    const entry = await db.log.get(hash)
+    const signature = await Entry.verify(reader.identities, entry)
+    const access = await db.access.canAppend(entry)
+    const identity = await reader.identities.getIdentity(entry.identity)
+    const keyBound = identity !== undefined && identity.publicKey === entry.key
+    if (!signature || !access || !keyBound || checked.get(hash) !== true) {
+      failures.push({ hash, signature, access, keyBound, checkedOnJoin: checked.get(hash) ?? null })
+    }
+  }
+  return {
+    ...described,
+    entries: described.log.length,
+    checkedOnJoin: checked.size,
+    failures,
+    verified: failures.length === 0 && checked.size === described.log.length
+  }
+}
+
 export const toDagJson = (doc) => Buffer.from(dagJson.encode(doc))
 
 /** Stop the node and make sure no socket was ever left open. */

@@ -7,7 +7,7 @@
 // (log.joinEntry fetches, decrypts and verifies the whole history), then re-verifies every entry on
 // its own and reports the log order, heads and all() like read.mjs. `wrongPassword` also tries to
 // decode each head with the wrong passwords and reports whether that failed, as it must.
-import { checkCanonical, createOfflineIpfs, createPeer, describeDatabase, importBlocks, openOptions, stopIpfs, toDagJson } from './peer.mjs'
+import { checkCanonical, createOfflineIpfs, createPeer, importBlocks, openOptions, recheckEntries, stopIpfs, toDagJson } from './peer.mjs'
 import { Entry } from '@orbitdb/core'
 import SimpleEncryption from '@orbitdb/simple-encryption'
 import { CID } from 'multiformats/cid'
@@ -52,25 +52,7 @@ const readDatabase = async (ipfs, reader, spec) => {
       await db.log.joinEntry(entry)
     }
     db.access.canAppend = canAppend
-    const described = await describeDatabase(db)
-    const failures = []
-    for (const { hash } of described.log) {
-      const entry = await db.log.get(hash)
-      const signature = await Entry.verify(reader.identities, entry)
-      const access = await db.access.canAppend(entry)
-      const identity = await reader.identities.getIdentity(entry.identity)
-      const keyBound = identity !== undefined && identity.publicKey === entry.key
-      if (!signature || !access || !keyBound || checked.get(hash) !== true) {
-        failures.push({ hash, signature, access, keyBound, checkedOnJoin: checked.get(hash) ?? null })
-      }
-    }
-    Object.assign(result, described, {
-      entries: described.log.length,
-      checkedOnJoin: checked.size,
-      failures,
-      wrongPasswordRejected,
-      verified: failures.length === 0 && checked.size === described.log.length
-    })
+    Object.assign(result, await recheckEntries(db, reader, checked), { wrongPasswordRejected })
   } catch (e) {
     result.error = String(e && e.message ? e.message : e)
   } finally {

@@ -8,7 +8,7 @@
 // (log id, access controller canAppend with identity verification, signature) before it
 // accepts the head. Then it re-verifies every entry on its own and reports the log order, the
 // heads and all(). Output (dag-json) goes to outfile, or to stdout.
-import { checkCanonical, createOfflineIpfs, createPeer, describeDatabase, importBlocks, openOptions, stopIpfs, toDagJson } from './peer.mjs'
+import { checkCanonical, createOfflineIpfs, createPeer, importBlocks, openOptions, recheckEntries, stopIpfs, toDagJson } from './peer.mjs'
 import { Entry } from '@orbitdb/core'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
@@ -37,25 +37,7 @@ const readDatabase = async (ipfs, reader, spec) => {
       await db.log.joinEntry(entry)
     }
     db.access.canAppend = canAppend
-    const described = await describeDatabase(db)
-    // Check every entry once more, outside the join: signature, then identity and access.
-    const failures = []
-    for (const { hash } of described.log) {
-      const entry = await db.log.get(hash)
-      const signature = await Entry.verify(reader.identities, entry)
-      const access = await db.access.canAppend(entry)
-      const identity = await reader.identities.getIdentity(entry.identity)
-      const keyBound = identity !== undefined && identity.publicKey === entry.key
-      if (!signature || !access || !keyBound || checked.get(hash) !== true) {
-        failures.push({ hash, signature, access, keyBound, checkedOnJoin: checked.get(hash) ?? null })
-      }
-    }
-    Object.assign(result, described, {
-      entries: described.log.length,
-      checkedOnJoin: checked.size,
-      failures,
-      verified: failures.length === 0 && checked.size === described.log.length
-    })
+    Object.assign(result, await recheckEntries(db, reader, checked))
   } catch (e) {
     result.error = String(e && e.message ? e.message : e)
   } finally {
