@@ -416,3 +416,50 @@ def describe_mismatch(ours: Any, theirs: Any) -> str:
                 return f"first difference at index {i}:\n  orbitstore: {x!r}\n  JS OrbitDB: {y!r}"
         return f"lengths differ: orbitstore {len(ours)}, JS OrbitDB {len(theirs)}"
     return f"orbitstore: {ours!r}\nJS OrbitDB: {theirs!r}"
+
+
+class DatabaseNode:
+    """One orbitstore node (a fixture user) writing one database through ``orbitstore.open()``.
+
+    Both fixture writers open the same name with the same write list, so they share an address.
+    The scenario verbs match :class:`LogWriter`'s, so :func:`run_rounds` drives either.
+    """
+
+    def __init__(self, store: Any, db: Any) -> None:
+        self.store = store
+        self.db = db
+
+    @classmethod
+    async def open(cls, user: str, name: str, type: str, *, encryption: Any = None) -> DatabaseNode:
+        """Node of fixture ``user`` with database ``name``; ``encryption`` as ``store.open`` takes it."""
+        import orbitstore
+
+        identities, identity = await fixture_identity(user)
+        store = await orbitstore.open(identities=identities, identity=identity)
+        identities.storage = store.blocks  # the node's block store holds identity blocks too
+        await store.blocks.put(identity.hash, identity.bytes)
+        write = [FIXTURE_KEYS[u][1] for u in ("userA", "userB")]
+        options: dict[str, Any] = {"access_controller": {"type": "ipfs", "write": write}}
+        if encryption is not None:
+            options["encryption"] = encryption
+        db = await store.open(name, type=type, **options)
+        return cls(store, db)
+
+    async def apply(self, operation: Sequence[Any]) -> None:
+        """Apply one scenario operation (``add``, ``put``, ``del``)."""
+        op, *args = operation
+        if op == "add":
+            await self.db.add(*args)
+        elif op == "put":
+            await self.db.put(*args)
+        else:
+            await self.db.delete(*args)
+
+    async def join(self, other: DatabaseNode) -> None:
+        """Join the other node's heads, fetching blocks from its block store."""
+        for head in await other.db.heads():
+            await self.db.join_entry(head, fetch=other.store.blocks.get)
+
+    async def aclose(self) -> None:
+        """Close the node."""
+        await self.store.aclose()

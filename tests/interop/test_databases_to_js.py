@@ -12,17 +12,15 @@ from typing import Any
 
 import pytest
 
-import orbitstore
 from orbitstore.codec import decode, encode
-from orbitstore.store import OrbitStore
 from tests.interop.harness import (
-    FIXTURE_KEYS,
     DatabaseFile,
+    DatabaseNode,
     b64decode,
     describe_mismatch,
-    fixture_identity,
     load_dag_json,
     run_node_sync,
+    run_rounds,
     write_blocks_file,
 )
 from tests.interop.test_orbitstore_to_js import SCENARIOS, TYPES
@@ -30,53 +28,16 @@ from tests.interop.test_orbitstore_to_js import SCENARIOS, TYPES
 pytestmark = pytest.mark.node
 
 
-class Node:
-    """One orbitstore node writing one database, with the verbs the scenarios use."""
-
-    def __init__(self, store: OrbitStore, db: Any) -> None:
-        self.store = store
-        self.db = db
-
-    @classmethod
-    async def open(cls, user: str, type: str, write: list[str]) -> Node:
-        identities, identity = await fixture_identity(user)
-        store = await orbitstore.open(identities=identities, identity=identity)
-        identities.storage = store.blocks  # the node's block store holds identity blocks too
-        await store.blocks.put(identity.hash, identity.bytes)
-        db = await store.open(f"orbitstore-db-{type}", type=type, access_controller={"type": "ipfs", "write": write})
-        return cls(store, db)
-
-    async def apply(self, operation: list[Any]) -> None:
-        op, *args = operation
-        if op == "add":
-            await self.db.add(*args)
-        elif op == "put":
-            await self.db.put(*args)
-        else:
-            await self.db.delete(*args)
-
-    async def join(self, other: Node) -> None:
-        for head in await other.db.heads():
-            await self.db.join_entry(head, fetch=other.store.blocks.get)
-
-
 async def _write(path: Path) -> dict[str, dict[str, Any]]:
     files: list[DatabaseFile] = []
     blocks: dict[str, bytes] = {}
     expected: dict[str, dict[str, Any]] = {}
-    write = [FIXTURE_KEYS[u][1] for u in ("userA", "userB")]
     for type in TYPES:
-        a = await Node.open("userA", type, write)
-        b = await Node.open("userB", type, write)
+        a = await DatabaseNode.open("userA", f"orbitstore-db-{type}", type)
+        b = await DatabaseNode.open("userB", f"orbitstore-db-{type}", type)
         try:
             assert a.db.address == b.db.address
-            for round_ in SCENARIOS[type]:
-                for op in round_.get("A", ()):
-                    await a.apply(op)
-                for op in round_.get("B", ()):
-                    await b.apply(op)
-                await a.join(b)
-                await b.join(a)
+            await run_rounds(a, b, SCENARIOS[type])  # type: ignore[arg-type]
             assert await a.db.all() == await b.db.all()
             for node in (a, b):
                 async for cid, block in node.store.blocks.items():
@@ -90,8 +51,8 @@ async def _write(path: Path) -> dict[str, dict[str, Any]]:
             }
             files.append(DatabaseFile(f"orbitstore-db-{type}", type, str(a.db.address), heads))
         finally:
-            await a.store.aclose()
-            await b.store.aclose()
+            await a.aclose()
+            await b.aclose()
     write_blocks_file(path, blocks, files)
     return expected
 

@@ -26,7 +26,7 @@ from orbitstore.errors import ConfigError, DecodeError, EncryptionError
 from orbitstore.log import Entry
 from orbitstore.store import OrbitStore
 from tests.interop.harness import (
-    FIXTURE_KEYS,
+    DatabaseNode,
     b64decode,
     decode_blocks,
     describe_mismatch,
@@ -193,46 +193,13 @@ PY_DATABASES: list[tuple[str, str, dict[str, str | None]]] = [
 ]
 
 
-class EncryptedNode:
-    """One orbitstore node (a fixture user) writing one encrypted database."""
-
-    def __init__(self, store: OrbitStore, db: Any) -> None:
-        self.store = store
-        self.db = db
-
-    @classmethod
-    async def open(cls, user: str, name: str, type: str, passwords: dict[str, str | None]) -> EncryptedNode:
-        identities, identity = await fixture_identity(user)
-        store = await orbitstore.open(identities=identities, identity=identity)
-        identities.storage = store.blocks
-        await store.blocks.put(identity.hash, identity.bytes)
-        write = [FIXTURE_KEYS[u][1] for u in ("userA", "userB")]
-        db = await store.open(
-            name, type=type, access_controller={"type": "ipfs", "write": write}, encryption=_layers(passwords)
-        )
-        return cls(store, db)
-
-    async def apply(self, operation: list[Any]) -> None:
-        op, *args = operation
-        if op == "add":
-            await self.db.add(*args)
-        elif op == "put":
-            await self.db.put(*args)
-        else:
-            await self.db.delete(*args)
-
-    async def join(self, other: EncryptedNode) -> None:
-        for head in await other.db.heads():
-            await self.db.join_entry(head, fetch=other.store.blocks.get)
-
-
 async def _write_encrypted(path: Path) -> dict[str, dict[str, Any]]:
     blocks: dict[str, bytes] = {}
     files: list[dict[str, Any]] = []
     expected: dict[str, dict[str, Any]] = {}
     for name, type, passwords in PY_DATABASES:
-        a = await EncryptedNode.open("userA", name, type, passwords)
-        b = await EncryptedNode.open("userB", name, type, passwords)
+        a = await DatabaseNode.open("userA", name, type, encryption=_layers(passwords))
+        b = await DatabaseNode.open("userB", name, type, encryption=_layers(passwords))
         try:
             for round_ in SCENARIOS[type]:
                 for op in round_.get("A", ()):
@@ -260,8 +227,8 @@ async def _write_encrypted(path: Path) -> dict[str, dict[str, Any]]:
                 {"name": name, "type": type, "address": str(a.db.address), "heads": heads, "encryption": passwords}
             )
         finally:
-            await a.store.aclose()
-            await b.store.aclose()
+            await a.aclose()
+            await b.aclose()
     encoded = {cid: base64.b64encode(b).decode("ascii") for cid, b in sorted(blocks.items())}
     await asyncio.to_thread(path.write_text, json.dumps({"blocks": encoded, "databases": files}), "utf-8")
     return expected
