@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from orbitstore.errors import ConfigError, SyncError
-from orbitstore.sync._jobs import _INVALID, _UNAVAILABLE, _Job
+from orbitstore.sync._jobs import _INVALID, _UNAVAILABLE, _Job, fail_start, undo_all
 from orbitstore.sync._signals import Signals
 from orbitstore.sync.budget import PeerLedger
 from orbitstore.sync.events import Progress
@@ -70,16 +70,10 @@ class _DirectClient:
                 group.create_task(self._poll_static())
                 ready.set_result(None)
         except BaseException as exc:
-            if not ready.done():
-                if isinstance(exc, asyncio.CancelledError):
-                    ready.cancel()
-                else:
-                    ready.set_exception(exc)
+            fail_start(ready, exc)
             raise
         finally:
-            for undo in self._cleanup:
-                undo()
-            self._cleanup.clear()
+            undo_all(self._cleanup)
 
     async def _poll_static(self) -> None:
         while True:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from orbitstore.errors import (
@@ -41,3 +43,19 @@ class _Job:
     quiet: bool = False  # a direct-only poll: no known/joined events unless it brings entries
     fetched: int = 0
     known: int = 0
+
+
+def fail_start(ready: asyncio.Future[None], exc: BaseException) -> None:
+    """A run loop failed: if it had not reported itself started, hand the failure to whoever awaits it."""
+    if not ready.done():
+        if isinstance(exc, asyncio.CancelledError):
+            ready.cancel()
+        else:
+            ready.set_exception(exc)
+
+
+def undo_all(cleanup: list[Callable[[], None]]) -> None:
+    """Run and forget every undo function a run loop registered."""
+    for undo in cleanup:
+        undo()
+    cleanup.clear()

@@ -41,7 +41,7 @@ from orbitstore.errors import ConfigError, SyncError
 from orbitstore.sync._announce import _Announcing
 from orbitstore.sync._direct_client import _DirectClient
 from orbitstore.sync._intake import _Intake
-from orbitstore.sync._jobs import _Job
+from orbitstore.sync._jobs import _Job, fail_start, undo_all
 from orbitstore.sync._joining import _Joining
 from orbitstore.sync._signals import ProgressCallback, Signals
 from orbitstore.sync._status import _Status
@@ -245,16 +245,10 @@ class Replicator(_Intake, _Joining, _DirectClient, _Announcing, _Status):
                 group.create_task(self._watch_peers())
                 ready.set_result(None)
         except BaseException as exc:
-            if not ready.done():
-                if isinstance(exc, asyncio.CancelledError):
-                    ready.cancel()
-                else:
-                    ready.set_exception(exc)
+            fail_start(ready, exc)
             raise
         finally:
-            for undo in self._cleanup:
-                undo()
-            self._cleanup.clear()
+            undo_all(self._cleanup)
             for subscription in self._subscriptions:
                 await subscription.aclose()
             self._subscriptions.clear()
