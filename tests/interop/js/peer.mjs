@@ -202,6 +202,54 @@ export const recheckEntries = async (db, reader, checked) => {
   }
 }
 
+// The whole life of a reader script: read the blocks file, import it into a fresh offline node,
+// read each database with `readDatabase(ipfs, reader, spec)`, write the dag-json report (to
+// `outfile` or stdout) with `header` fields first, and exit explicitly (OrbitDB's IPFSBlockStorage
+// leaves a 30 s timer per put running).
+export const runReader = (script, header, readDatabase) => {
+  const main = async () => {
+    const [infile, outfile] = process.argv.slice(2)
+    if (!infile) {
+      console.error(`usage: node ${script} <infile> [outfile]`)
+      process.exit(2)
+    }
+    const { readFile, writeFile } = await import('node:fs/promises')
+    const input = JSON.parse(await readFile(infile, 'utf8'))
+    const ipfs = await createOfflineIpfs()
+    const canonicalMismatches = await checkCanonical(input.blocks)
+    await importBlocks(ipfs, input.blocks)
+    const reader = await createPeer(ipfs, 'reader')
+    const databases = []
+    for (const spec of input.databases) {
+      databases.push(await readDatabase(ipfs, reader, spec))
+    }
+    await reader.stop()
+    await stopIpfs(ipfs)
+    const doc = {
+      generatedBy: script,
+      ...header,
+      node: process.version,
+      blocks: Object.keys(input.blocks).length,
+      canonicalMismatches,
+      databases
+    }
+    const out = toDagJson(doc)
+    if (outfile) {
+      await writeFile(outfile, out)
+    } else {
+      process.stdout.write(out)
+      process.stdout.write('\n')
+    }
+  }
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e)
+      process.exit(1)
+    }
+  )
+}
+
 export const toDagJson = (doc) => Buffer.from(dagJson.encode(doc))
 
 /** Stop the node and make sure no socket was ever left open. */

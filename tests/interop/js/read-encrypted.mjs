@@ -7,12 +7,11 @@
 // (log.joinEntry fetches, decrypts and verifies the whole history), then re-verifies every entry on
 // its own and reports the log order, heads and all() like read.mjs. `wrongPassword` also tries to
 // decode each head with the wrong passwords and reports whether that failed, as it must.
-import { checkCanonical, createOfflineIpfs, createPeer, importBlocks, openOptions, recheckEntries, stopIpfs, toDagJson } from './peer.mjs'
+import { openOptions, recheckEntries, runReader } from './peer.mjs'
 import { Entry } from '@orbitdb/core'
 import SimpleEncryption from '@orbitdb/simple-encryption'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
-import { readFile, writeFile } from 'node:fs/promises'
 
 const encryptionFor = async ({ data, replication }, suffix = '') => {
   const encryption = {}
@@ -61,46 +60,4 @@ const readDatabase = async (ipfs, reader, spec) => {
   return result
 }
 
-const main = async () => {
-  const [infile, outfile] = process.argv.slice(2)
-  if (!infile) {
-    console.error('usage: node read-encrypted.mjs <infile> [outfile]')
-    process.exit(2)
-  }
-  const input = JSON.parse(await readFile(infile, 'utf8'))
-  const ipfs = await createOfflineIpfs()
-  const canonicalMismatches = await checkCanonical(input.blocks)
-  await importBlocks(ipfs, input.blocks)
-  const reader = await createPeer(ipfs, 'reader')
-  const databases = []
-  for (const spec of input.databases) {
-    databases.push(await readDatabase(ipfs, reader, spec))
-  }
-  await reader.stop()
-  await stopIpfs(ipfs)
-  const doc = {
-    generatedBy: 'read-encrypted.mjs',
-    orbitdb: '3.0.2',
-    simpleEncryption: '0.0.2',
-    node: process.version,
-    blocks: Object.keys(input.blocks).length,
-    canonicalMismatches,
-    databases
-  }
-  const out = toDagJson(doc)
-  if (outfile) {
-    await writeFile(outfile, out)
-  } else {
-    process.stdout.write(out)
-    process.stdout.write('\n')
-  }
-}
-
-// OrbitDB's IPFSBlockStorage leaves a 30 s timer per put running: exit explicitly.
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e)
-    process.exit(1)
-  }
-)
+runReader('read-encrypted.mjs', { orbitdb: '3.0.2', simpleEncryption: '0.0.2' }, readDatabase)

@@ -8,11 +8,10 @@
 // (log id, access controller canAppend with identity verification, signature) before it
 // accepts the head. Then it re-verifies every entry on its own and reports the log order, the
 // heads and all(). Output (dag-json) goes to outfile, or to stdout.
-import { checkCanonical, createOfflineIpfs, createPeer, importBlocks, openOptions, recheckEntries, stopIpfs, toDagJson } from './peer.mjs'
+import { openOptions, recheckEntries, runReader } from './peer.mjs'
 import { Entry } from '@orbitdb/core'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
-import { readFile, writeFile } from 'node:fs/promises'
 
 const readDatabase = async (ipfs, reader, spec) => {
   const result = { address: spec.address, verified: false }
@@ -46,45 +45,4 @@ const readDatabase = async (ipfs, reader, spec) => {
   return result
 }
 
-const main = async () => {
-  const [infile, outfile] = process.argv.slice(2)
-  if (!infile) {
-    console.error('usage: node read.mjs <infile> [outfile]')
-    process.exit(2)
-  }
-  const input = JSON.parse(await readFile(infile, 'utf8'))
-  const ipfs = await createOfflineIpfs()
-  const canonicalMismatches = await checkCanonical(input.blocks)
-  await importBlocks(ipfs, input.blocks)
-  const reader = await createPeer(ipfs, 'reader')
-  const databases = []
-  for (const spec of input.databases) {
-    databases.push(await readDatabase(ipfs, reader, spec))
-  }
-  await reader.stop()
-  await stopIpfs(ipfs)
-  const doc = {
-    generatedBy: 'read.mjs',
-    orbitdb: '3.0.2',
-    node: process.version,
-    blocks: Object.keys(input.blocks).length,
-    canonicalMismatches,
-    databases
-  }
-  const out = toDagJson(doc)
-  if (outfile) {
-    await writeFile(outfile, out)
-  } else {
-    process.stdout.write(out)
-    process.stdout.write('\n')
-  }
-}
-
-// OrbitDB's IPFSBlockStorage leaves a 30 s timer per put running: exit explicitly.
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e)
-    process.exit(1)
-  }
-)
+runReader('read.mjs', { orbitdb: '3.0.2' }, readDatabase)
