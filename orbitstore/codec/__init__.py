@@ -1,5 +1,6 @@
 """Strict DAG-CBOR and CIDs, byte-compatible with JS OrbitDB."""
 
+from orbitstore.codec.car import read_car, write_car
 from orbitstore.codec.cid import CID, DAG_CBOR, RAW, SHA2_256, block_cid, cid_for
 from orbitstore.codec.dagcbor import decode, decode_first, dumps, encode, normalize, sort_keys
 
@@ -15,5 +16,7 @@ __all__ = [
     "dumps",
     "encode",
     "normalize",
+    "read_car",
     "sort_keys",
+    "write_car",
 ]

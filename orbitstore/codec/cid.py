@@ -13,7 +13,7 @@ from typing import Literal
 from orbitstore.codec.multibase import b32decode, b32encode, b58decode, b58encode
 from orbitstore.errors import CIDError
 
-__all__ = ["CID", "DAG_CBOR", "DAG_PB", "RAW", "SHA2_256", "block_cid", "cid_for"]
+__all__ = ["CID", "DAG_CBOR", "DAG_PB", "RAW", "SHA2_256", "block_cid", "cid_for", "read_varint", "varint"]
 
 DAG_CBOR = 0x71
 RAW = 0x55
@@ -25,7 +25,8 @@ _KNOWN_CODECS = {DAG_CBOR: "dag-cbor", RAW: "raw", DAG_PB: "dag-pb"}
 _DAG_CBOR_PREFIX = bytes((0x01, DAG_CBOR, SHA2_256, 0x20))
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+def read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """Read an unsigned LEB128 varint (minimal, at most 9 bytes) at ``pos``; return it and the next position."""
     value = 0
     shift = 0
     while True:
@@ -43,7 +44,8 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
             raise CIDError("varint too long in CID")
 
 
-def _varint(value: int) -> bytes:
+def varint(value: int) -> bytes:
+    """Encode a non-negative int as an unsigned LEB128 varint (multiformats' varint)."""
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -86,12 +88,12 @@ class CID:
         """Parse a binary CID (v0: a bare sha2-256 multihash; v1: varint version, codec, multihash)."""
         if len(data) == 34 and data[0] == SHA2_256 and data[1] == 0x20:
             return cls(0, DAG_PB, bytes(data))
-        version, pos = _read_varint(data, 0)
+        version, pos = read_varint(data, 0)
         if version != 1:
             raise CIDError(f"unsupported CID version {version}")
-        codec, pos = _read_varint(data, pos)
-        hash_code, hpos = _read_varint(data, pos)
-        length, dpos = _read_varint(data, hpos)
+        codec, pos = read_varint(data, pos)
+        hash_code, hpos = read_varint(data, pos)
+        length, dpos = read_varint(data, hpos)
         if len(data) - dpos != length:
             raise CIDError(f"CID digest length {len(data) - dpos} does not match its header ({length})")
         if hash_code == SHA2_256 and length != 32:
@@ -108,13 +110,13 @@ class CID:
     @property
     def hash_code(self) -> int:
         """The multihash function code (0x12 for sha2-256)."""
-        return _read_varint(self.multihash, 0)[0]
+        return read_varint(self.multihash, 0)[0]
 
     @property
     def digest(self) -> bytes:
         """The raw digest bytes."""
-        _, pos = _read_varint(self.multihash, 0)
-        _, pos = _read_varint(self.multihash, pos)
+        _, pos = read_varint(self.multihash, 0)
+        _, pos = read_varint(self.multihash, pos)
         return self.multihash[pos:]
 
     @property
@@ -128,7 +130,7 @@ class CID:
             return self.multihash
         if self.codec == DAG_CBOR:
             return b"\x01\x71" + self.multihash
-        return _varint(1) + _varint(self.codec) + self.multihash
+        return varint(1) + varint(self.codec) + self.multihash
 
     def encode(self, base: Literal["base58btc", "base32"] = "base58btc") -> str:
         """Text form with a multibase prefix; CIDv0 always prints as bare base58."""

@@ -22,6 +22,7 @@ _NOT_FOUND_MARKERS = (
     "blockservice: key not found",
     "is not pinned",
     "not pinned or pinned indirectly",
+    "was not recursively pinned",
 )
 _CID_MARKERS = (
     "invalid cid",

@@ -171,14 +171,16 @@ class KuboClient:
         *,
         data: bytes | None = None,
         server_timeout: bool = False,
+        call_timeout: float | None = None,
     ) -> bytes:
         """POST ``command`` and return the whole response body, translating failures.
 
-        ``server_timeout`` also passes the client's timeout to Kubo, for
-        commands that wait for the network: Kubo then answers "context
-        deadline exceeded" instead of leaving the request open.
+        ``call_timeout`` replaces the client's timeout for this call (long imports).
+        ``server_timeout`` also passes the timeout to Kubo, for commands that
+        wait for the network: Kubo then answers "context deadline exceeded"
+        instead of leaving the request open.
         """
-        limit = self._timeout
+        limit = self._timeout if call_timeout is None else call_timeout
         query = list(params)
         if server_timeout:
             query.append(("timeout", _go_duration(limit)))
@@ -289,11 +291,28 @@ class KuboClient:
 
     # -- pins -------------------------------------------------------------
 
-    async def pin_add(self, cid: str, *, recursive: bool = True) -> list[str]:
-        """Pin ``cid`` (and what it links to, when ``recursive``); return the pinned CIDs."""
-        params = [("arg", cid), ("recursive", _flag(recursive)), ("cid-base", "base58btc")]
-        out = await self._call_json("pin/add", params, server_timeout=True)
+    async def pin_add(self, *cids: str, recursive: bool = True, call_timeout: float | None = None) -> list[str]:
+        """Pin each of ``cids`` (and what it links to, when ``recursive``) in one call; return the pinned CIDs.
+
+        A recursive pin fetches missing descendants from peers first; a direct
+        one (``recursive=False``) pins the block alone. Kubo stores pins one by
+        one (about 2 ms each): see :class:`~orbitstore.storage.kubo.KuboStorage`
+        for pinning many blocks at once. ``call_timeout`` replaces the client's timeout.
+        """
+        if not cids:
+            raise ValueError("pin_add needs at least one CID")
+        params = [("arg", cid) for cid in cids]
+        params += [("recursive", _flag(recursive)), ("cid-base", "base58btc")]
+        out = await self._call_json("pin/add", params, server_timeout=True, call_timeout=call_timeout)
         return [cid_to_base58btc(str(c)) for c in out.get("Pins") or ()]
+
+    async def pin_update(self, old: str, new: str, *, unpin: bool = True) -> None:
+        """Move a recursive pin from ``old`` to ``new`` (Kubo walks only the difference); drop ``old`` when ``unpin``.
+
+        Raises :class:`NotFound` when ``old`` is not pinned recursively.
+        """
+        params = [("arg", old), ("arg", new), ("unpin", _flag(unpin))]
+        await self._call("pin/update", params, server_timeout=True)
 
     async def pin_rm(self, cid: str, *, recursive: bool = True) -> list[str]:
         """Unpin ``cid``; return the unpinned CIDs. Raises :class:`NotFound` when it is not pinned."""
@@ -315,12 +334,34 @@ class KuboClient:
         pins = [Pin(cid=cid_to_base58btc(k), type=str(v.get("Type", ""))) for k, v in keys.items()]
         return sorted(pins, key=lambda p: p.cid)
 
+    async def repo_gc(self) -> list[str]:
+        """Run Kubo's garbage collector now; return the CIDs of the blocks it removed.
+
+        Everything not pinned (directly, recursively or through a recursive
+        pin) and not in MFS is removed. Kubo's blockstore keeps multihashes
+        only, so the CIDs come back with the ``raw`` codec (``zb2…``), not the
+        codec the blocks were stored with.
+        """
+        removed: list[str] = []
+        for out in _json_lines(await self._call("repo/gc", [("stream-errors", "true")]), "repo/gc"):
+            if out.get("Error"):
+                raise KuboError(f"Kubo repo/gc failed: {out['Error']}")
+            key = out.get("Key")
+            if key:
+                removed.append(cid_to_base58btc(str(key["/"])))
+        return removed
+
     # -- DAGs and routing -------------------------------------------------
 
-    async def dag_import(self, car: bytes, *, pin_roots: bool = True) -> CarImport:
-        """Import a CAR file; pin its roots when ``pin_roots``; return roots and block counts."""
+    async def dag_import(self, car: bytes, *, pin_roots: bool = True, call_timeout: float | None = None) -> CarImport:
+        """Import a CAR file; pin its roots when ``pin_roots``; return roots and block counts.
+
+        Kubo pins a root recursively, fetching from peers any descendant the
+        CAR and the blockstore lack. ``call_timeout`` replaces the client's
+        timeout (Kubo imports roughly 10,000 small blocks per second).
+        """
         params = [("pin-roots", _flag(pin_roots)), ("stats", "true"), ("cid-base", "base58btc")]
-        body = await self._call("dag/import", params, data=car)
+        body = await self._call("dag/import", params, data=car, call_timeout=call_timeout)
         roots: list[str] = []
         count: int | None = None
         size: int | None = None

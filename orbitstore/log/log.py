@@ -23,7 +23,7 @@ from orbitstore.log.access import AccessController, AllowAll
 from orbitstore.log.clock import Clock, descending_id_key
 from orbitstore.log.entry import Entry
 from orbitstore.log.heads import find_heads, load_heads, save_heads
-from orbitstore.storage.base import Storage
+from orbitstore.storage.base import Storage, put_many
 from orbitstore.storage.memory import MemoryStorage
 
 __all__ = ["BlockFetcher", "Log"]
@@ -448,10 +448,10 @@ class Log:
     async def _store_joined(self, added: list[Entry], head: Entry, identity_blocks: dict[str, bytes]) -> None:
         # Order: blocks, then heads, then index. A crash in between leaves blocks that nothing
         # points at yet, or heads whose entries are not indexed: joining again repairs both.
-        for h, block in identity_blocks.items():
-            await self.identities.storage.put(h, block)
+        if identity_blocks:
+            await put_many(self.identities.storage, identity_blocks.items())
+        await put_many(self.entry_storage, [(e.hash, e.bytes) for e in added])  # one write: Kubo pins it once
         for e in added:
-            await self.entry_storage.put(e.hash, e.bytes)
             self._remember(e)
         referenced = {h for e in added for h in (*e.next, *e.refs)}
         kept = [h for h in self._heads if h.hash not in referenced]

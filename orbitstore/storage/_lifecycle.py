@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from orbitstore.errors import StorageClosed
-from orbitstore.storage.base import Storage
+from orbitstore.storage.base import Storage, put_many
 
 __all__ = ["Lifecycle", "copy_pairs"]
 
@@ -48,7 +48,16 @@ class Lifecycle:
         await self.aclose()
 
 
+_MERGE_CHUNK = 4096
+
+
 async def copy_pairs(target: Storage, source: Storage) -> None:
-    """Put every pair of ``source`` into ``target`` (the default ``merge``)."""
-    async for key, value in source.items():
-        await target.put(key, value)
+    """Put every pair of ``source`` into ``target`` (the default ``merge``), in chunks of :func:`put_many`."""
+    chunk: list[tuple[str, bytes]] = []
+    async for pair in source.items():
+        chunk.append(pair)
+        if len(chunk) >= _MERGE_CHUNK:
+            await put_many(target, chunk)
+            chunk = []
+    if chunk:
+        await put_many(target, chunk)

@@ -72,7 +72,7 @@ class EmbeddedStorage(Lifecycle):
         if store._batch_full():
             await store._commit_when_full()
 
-    async def put_many(self, pairs: Iterable[tuple[str, bytes]], *, chunk_size: int = 10_000) -> int:
+    async def load(self, pairs: Iterable[tuple[str, bytes]], *, chunk_size: int = 10_000) -> int:
         """Bulk load: write ``pairs``, committing every ``chunk_size`` pairs and at the end.
 
         In both modes everything is committed and fsynced when this returns; a

@@ -10,10 +10,10 @@ Keys are text (CID strings, or names such as ``"heads"``); values are bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Storage"]
+__all__ = ["BulkStorage", "Storage", "put_many"]
 
 
 @runtime_checkable
@@ -59,3 +59,32 @@ class Storage(Protocol):
     async def aclose(self) -> None:
         """Flush what is pending and release resources. Safe to call twice."""
         ...
+
+
+@runtime_checkable
+class BulkStorage(Storage, Protocol):
+    """A :class:`Storage` that stores many pairs in one operation, cheaper than one ``put`` each.
+
+    The log stores a whole join this way, and Kubo pins a join's blocks with
+    one pin instead of one per block. Use :func:`put_many`, which falls back
+    to ``put`` for a storage without it.
+    """
+
+    async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        """Store every ``(key, value)`` of ``pairs`` as ``put`` would; return how many.
+
+        Durable no later than the next :meth:`~Storage.sync`. A failure part-way
+        may leave some pairs stored (as a sequence of ``put`` calls would).
+        """
+        ...
+
+
+async def put_many(storage: Storage, pairs: Iterable[tuple[str, bytes]]) -> int:
+    """Store ``pairs`` in ``storage``: one :meth:`BulkStorage.put_many` call when it has one, else ``put`` each."""
+    if isinstance(storage, BulkStorage):
+        return await storage.put_many(pairs)
+    count = 0
+    for key, value in pairs:
+        await storage.put(key, value)
+        count += 1
+    return count

@@ -6,10 +6,10 @@ an embedded or Kubo storage, as OrbitDB composes an LRU with Level or IPFS.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from orbitstore.storage._lifecycle import Lifecycle
-from orbitstore.storage.base import Storage
+from orbitstore.storage.base import Storage, put_many
 
 __all__ = ["ComposedStorage"]
 
@@ -49,6 +49,13 @@ class ComposedStorage(Lifecycle):
         self._check_open()
         await self._first.put(key, value)
         await self._second.put(key, value)
+
+    async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        """Store every pair in both layers, one :func:`~orbitstore.storage.base.put_many` call each."""
+        self._check_open()
+        batch = list(pairs)
+        await put_many(self._first, batch)
+        return await put_many(self._second, batch)
 
     async def get(self, key: str) -> bytes | None:
         """Return ``first``'s value, else ``second``'s (back-filling ``first``), else ``None``."""

@@ -15,7 +15,7 @@ Two durability modes (see ``docs/storage.md`` for what each can lose):
   task owned by the store), and on :meth:`EmbeddedStore.flush` and ``aclose()``.
   ``sync()`` does not commit.
 - ``"durable"``: nothing commits until ``sync()`` (or ``flush()``, ``aclose()``,
-  ``put_many``); ``sync()`` returns once everything pending is committed and
+  ``load``); ``sync()`` returns once everything pending is committed and
   fsynced.
 
 Every commit is fsynced (LMDB's default ``sync=True``), in both modes. Commits

@@ -6,7 +6,7 @@ of a :class:`~orbitstore.storage.composed.ComposedStorage`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from orbitstore.storage._lifecycle import Lifecycle, copy_pairs
 from orbitstore.storage.base import Storage
@@ -30,6 +30,14 @@ class MemoryStorage(Lifecycle):
         """Store ``value`` under ``key``."""
         self._check_open()
         self._data[key] = value
+
+    async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        """Store every pair (through :meth:`put`, so subclasses such as the LRU evict as usual)."""
+        count = 0
+        for key, value in pairs:
+            await self.put(key, value)
+            count += 1
+        return count
 
     async def get(self, key: str) -> bytes | None:
         """Return the value under ``key``, or ``None``."""

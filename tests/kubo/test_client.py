@@ -7,9 +7,11 @@ import socket
 import time
 
 import pytest
+from multiformats import CID as MCID
 
+from orbitstore.codec import read_car, write_car
 from orbitstore.errors import CIDError, KuboError, NotFound, StorageTimeout
-from orbitstore.kubo import KuboClient, KuboSwarm, PubsubMessage, Subscription
+from orbitstore.kubo import KuboClient, KuboNode, KuboSwarm, PubsubMessage, Subscription
 from tests.kubo._helpers import absent_cid, base32, cbor_block, cid_of, wait_until
 
 pytestmark = [pytest.mark.kubo, pytest.mark.asyncio(loop_scope="session")]
@@ -186,6 +188,55 @@ async def test_dag_export_import(swarm: KuboSwarm) -> None:
     assert imported.block_count == 1
     assert await b.client.block_get(cid, offline=True) == data
     assert [p.type for p in await b.client.pin_ls(cid)] == ["recursive"]
+
+
+async def test_car_codec_reads_kubos_export_and_kubo_imports_ours(swarm: KuboSwarm) -> None:
+    a, b = swarm
+    child, child_data = cbor_block(kind="car child")
+    parent, parent_data = cbor_block(kind="car parent", link=MCID.decode(child))
+    await a.client.block_put(child_data)
+    await a.client.block_put(parent_data)
+    roots, blocks = read_car(await a.client.dag_export(parent))
+    assert [str(r) for r in roots] == [parent]
+    assert {str(c): d for c, d in blocks} == {parent: parent_data, child: child_data}
+    imported = await b.client.dag_import(write_car(blocks, roots), pin_roots=False)
+    assert (imported.roots, imported.block_count) == ((), 2)
+    assert await b.client.block_get(child, offline=True) == child_data
+
+
+async def test_pin_many_update_and_gc(node: KuboNode) -> None:
+    kubo = node.client
+    blocks = [cbor_block(kind="many", i=i) for i in range(3)]
+    for _, data in blocks:
+        await kubo.block_put(data)
+    cids = [cid for cid, _ in blocks]
+    assert sorted(await kubo.pin_add(*cids, recursive=False)) == sorted(cids)
+    assert {p.cid for p in await kubo.pin_ls(type="direct")} == set(cids)
+    with pytest.raises(ValueError, match="at least one"):
+        await kubo.pin_add()
+    old, old_data = cbor_block(kind="old root", link=MCID.decode(cids[0]))
+    new, new_data = cbor_block(kind="new root", link=MCID.decode(cids[1]))
+    await kubo.block_put(old_data, pin=True)
+    await kubo.block_put(new_data)
+    await kubo.pin_update(old, new)
+    assert {p.cid for p in await kubo.pin_ls(type="recursive")} >= {new}
+    assert old not in {p.cid for p in await kubo.pin_ls(type="recursive")}
+    for cid in cids:
+        await kubo.pin_rm(cid)
+    removed = await kubo.repo_gc()
+    assert len(removed) >= 3 and all(c.startswith("zb2") for c in removed)  # raw CIDs: Kubo keeps multihashes
+
+    async def present(cid: str) -> bool:
+        try:
+            await kubo.block_stat(cid, offline=True)
+        except NotFound:
+            return False
+        return True
+
+    assert [await present(c) for c in (old, cids[0], cids[2])] == [False, False, False]  # unpinned: collected
+    assert [await present(c) for c in (new, cids[1])] == [True, True]  # held by the moved pin
+    with pytest.raises(NotFound):
+        await kubo.pin_update(old, new)
 
 
 async def test_routing_provide(swarm: KuboSwarm) -> None:

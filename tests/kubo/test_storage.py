@@ -7,8 +7,8 @@ from multiformats import CID
 
 from orbitstore.errors import CIDError, StorageClosed, StorageError, StorageTimeout
 from orbitstore.kubo import KuboClient, KuboNode, KuboSwarm
-from orbitstore.storage.base import Storage
-from orbitstore.storage.kubo import KuboStorage
+from orbitstore.storage.base import Storage, put_many
+from orbitstore.storage.kubo import BATCH_MIN, KuboStorage
 from orbitstore.storage.memory import MemoryStorage
 from tests.kubo._helpers import absent_cid, base32, cbor_block, cid_of
 
@@ -91,7 +91,7 @@ async def test_delete_keeps_a_block_another_pin_holds(node: KuboNode) -> None:
         child, child_data = cbor_block(kind="child")
         parent, parent_data = cbor_block(kind="parent", link=CID.decode(child))  # an IPLD link (tag 42)
         await storage.put(child, child_data)
-        await storage.put(parent, parent_data)  # pinned recursively: the child is pinned indirectly
+        await node.client.block_put(parent_data, pin=True)  # someone else's recursive pin holds the child
         await storage.delete(child)  # drops the child's own pin only
         assert await storage.get(child) == child_data
         assert [p.type.split()[0] for p in await node.client.pin_ls(child)] == ["indirect"]  # "indirect through …"
@@ -129,3 +129,139 @@ async def test_owned_client_is_closed(node: KuboNode) -> None:
     storage = KuboStorage(client, owns_client=True)
     await storage.aclose()
     assert client.closed
+
+
+# -- many blocks at once: pin batches ----------------------------------------------------------------
+
+
+async def _direct_and_recursive(client: KuboClient) -> dict[str, str]:
+    """Direct and recursive pins of dag-cbor blocks (not the empty UnixFS directory ``ipfs init`` pins)."""
+    pins = await client.pin_ls(type="recursive") + await client.pin_ls(type="direct")
+    return {p.cid: p.type for p in pins if p.cid.startswith("zdpu")}
+
+
+async def test_put_many_pins_link_free_blocks_with_one_batch(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        blocks = dict(cbor_block(kind="batch", i=i) for i in range(BATCH_MIN + 4))
+        before = await _direct_and_recursive(node.client)
+        assert await storage.put_many(blocks.items()) == len(blocks)
+        added = {cid: kind for cid, kind in (await _direct_and_recursive(node.client)).items() if cid not in before}
+        assert list(added.values()) == ["recursive"]  # one pin: the batch root, not one per block
+        for cid in blocks:
+            assert [p.type.split()[0] for p in await node.client.pin_ls(cid)] == ["indirect"]
+        assert {cid: data async for cid, data in storage.items()} == blocks  # members listed, index blocks not
+        assert await node.client.repo_gc() == []  # the batch keeps every member (orbitdb#1163)
+        for cid, data in blocks.items():
+            assert await storage.get(cid) == data
+
+
+async def test_put_many_pins_linking_blocks_directly(node: KuboNode) -> None:
+    """A block with links gets a direct pin: a recursive one would keep (and fetch) what it links to."""
+    async with KuboStorage(node.client, offline=True) as storage:
+        record, record_data = cbor_block(kind="record")
+        missing = absent_cid()  # e.g. a record the sending peer erased
+        entries = dict(cbor_block(kind="entry", i=i, link=CID.decode(record)) for i in range(3))
+        entries.update([cbor_block(kind="entry", link=CID.decode(missing))])
+        plain = dict(cbor_block(kind="plain", i=i) for i in range(BATCH_MIN))
+        await storage.put_many([(record, record_data), *entries.items(), *plain.items()])  # no fetch of `missing`
+        pins = await _direct_and_recursive(node.client)
+        assert all(pins[cid] == "direct" for cid in entries)
+        await storage.delete(record)  # erasure: nothing but the record's own pin (its batch) held it
+        assert await storage.get(record) is None
+        for cid, data in entries.items():
+            assert await storage.get(cid) == data
+
+
+async def test_put_many_below_batch_size_pins_each_block(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        blocks = dict(cbor_block(kind="few", i=i) for i in range(3))
+        await storage.put_many(blocks.items())
+        pins = await _direct_and_recursive(node.client)
+        assert all(pins[cid] == "recursive" for cid in blocks)
+        assert await storage.put_many([]) == 0
+
+
+async def test_put_many_checks_every_key_before_storing_anything(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        good = [cbor_block(kind="good", i=i) for i in range(BATCH_MIN)]
+        wrong_key, _ = cbor_block(kind="key")
+        _, other = cbor_block(kind="other bytes")
+        with pytest.raises(StorageError, match="bytes and key differ"):
+            await storage.put_many([*good, (wrong_key, other)])
+        for cid, _ in good:
+            assert await storage.get(cid) is None
+        with pytest.raises(CIDError, match="codec"):
+            await storage.put_many([(cid_of(b"x", "dag-pb"), b"x")])
+
+
+async def test_delete_takes_a_member_out_of_its_batch(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        blocks = dict(cbor_block(kind="member", i=i) for i in range(BATCH_MIN * 2))
+        await storage.put_many(blocks.items())
+        (old_root,) = [c for c, t in (await _direct_and_recursive(node.client)).items() if t == "recursive"]
+        gone, *kept = sorted(blocks)
+        await storage.delete(gone)
+        assert await storage.get(gone) is None
+        (new_root,) = [c for c, t in (await _direct_and_recursive(node.client)).items() if t == "recursive"]
+        assert new_root != old_root
+        assert await storage.get(old_root) is None  # the old index block is dropped too
+        await node.client.repo_gc()
+        assert {cid: data async for cid, data in storage.items()} == {c: blocks[c] for c in kept}
+
+
+async def test_delete_of_a_block_in_two_batches(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        shared, shared_data = cbor_block(kind="shared")
+        first = [cbor_block(kind="first", i=i) for i in range(BATCH_MIN)]
+        second = [cbor_block(kind="second", i=i) for i in range(BATCH_MIN)]
+        await storage.put_many([(shared, shared_data), *first])
+        await storage.put_many([(shared, shared_data), *second])
+        await storage.put(shared, shared_data)  # and a pin of its own
+        await storage.delete(shared)
+        assert await storage.get(shared) is None
+        assert len([pair async for pair in storage.items()]) == 2 * BATCH_MIN
+
+
+async def test_delete_of_the_last_member_drops_the_batch(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        blocks = dict(cbor_block(kind="last", i=i) for i in range(BATCH_MIN))
+        await storage.put_many(blocks.items())
+        for cid in blocks:
+            await storage.delete(cid)
+        assert [pair async for pair in storage.items()] == []
+        assert not [t for t in (await _direct_and_recursive(node.client)).values() if t == "recursive"]
+
+
+async def test_clear_drops_batches_and_their_members(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        blocks = dict(cbor_block(kind="clear", i=i) for i in range(BATCH_MIN))
+        await storage.put_many(blocks.items())
+        single, single_data = cbor_block(kind="single")
+        await storage.put(single, single_data)
+        await storage.clear()
+        assert [pair async for pair in storage.items()] == []
+        for cid in [*blocks, single]:
+            assert await storage.get(cid) is None
+
+
+async def test_merge_uses_batches(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        source = MemoryStorage()
+        blocks = dict(cbor_block(kind="merge many", i=i) for i in range(BATCH_MIN))
+        await put_many(source, blocks.items())
+        await storage.merge(source)
+        pins = await _direct_and_recursive(node.client)
+        assert not set(blocks) & set(pins)  # held by one batch, not pinned one by one
+        assert {cid: data async for cid, data in storage.items()} == blocks
+
+
+async def test_put_pins_a_linking_block_directly(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        child, child_data = cbor_block(kind="erased child")
+        parent, parent_data = cbor_block(kind="linking parent", link=CID.decode(child))
+        await storage.put(child, child_data)
+        await storage.put(parent, parent_data)
+        assert (await _direct_and_recursive(node.client))[parent] == "direct"
+        await storage.delete(child)  # the parent does not keep the child alive
+        assert await storage.get(child) is None
+        assert await storage.get(parent) == parent_data

@@ -82,7 +82,7 @@ async def test_items_in_key_order_merging_pending_over_disk(tmp_path: Path) -> N
 async def test_items_while_writing_yields_each_key_once(tmp_path: Path) -> None:
     async with await EmbeddedStore.open(tmp_path, batch_size=50) as store:
         s = store.storage("s")
-        await s.put_many((f"k{i:05d}", b"v") for i in range(2000))
+        await s.load((f"k{i:05d}", b"v") for i in range(2000))
         seen: list[str] = []
         async for key, _ in s.items():
             seen.append(key)
@@ -207,10 +207,10 @@ async def test_cancelled_flush_still_commits(tmp_path: Path) -> None:
         assert store.stats().pending_ops == 0
 
 
-async def test_put_many_commits_in_chunks(tmp_path: Path) -> None:
+async def test_load_commits_in_chunks(tmp_path: Path) -> None:
     async with await EmbeddedStore.open(tmp_path, durability="durable") as store:
         s = store.storage("s")
-        count = await s.put_many(((f"k{i:05d}", b"v" * 10) for i in range(2500)), chunk_size=1000)
+        count = await s.load(((f"k{i:05d}", b"v" * 10) for i in range(2500)), chunk_size=1000)
         assert count == 2500
         stats = store.stats()
         assert (stats.commits, stats.pending_ops) == (3, 0)
@@ -225,7 +225,7 @@ async def test_map_grows_when_full(tmp_path: Path) -> None:
     await store.flush()
     assert await s.get("first") == b"1"  # a cached read transaction is now open
     value = b"v" * 4000
-    await s.put_many((f"k{i}", value) for i in range(300))  # 1.2 MB into a 64 KiB map
+    await s.load((f"k{i}", value) for i in range(300))  # 1.2 MB into a 64 KiB map
     assert store.stats().map_size > 1 << 20
     await store.aclose()
     async with await EmbeddedStore.open(tmp_path, map_size=1 << 16) as store:

@@ -73,6 +73,7 @@ from orbitstore.encryption.reader_key import ReaderKey, reader_private_key
 from orbitstore.errors import DatabaseError, NotFound, SchemaError
 from orbitstore.identities import Identity
 from orbitstore.log import BlockFetcher, Entry
+from orbitstore.storage.base import put_many
 
 __all__ = ["DEFAULT_IMPORT_BATCH", "Dataset", "Progress"]
 
@@ -178,9 +179,7 @@ class Dataset(Database):
         await check_records(self, node)
 
     async def _apply(self, entries: list[Entry]) -> None:
-        for key, block in self._staged.items():
-            if not self._index.is_erased(key):
-                await self.store.blocks.put(key, block)
+        await put_many(self.store.blocks, [(k, b) for k, b in self._staged.items() if not self._index.is_erased(k)])
         self._staged.clear()
         self._index.commit(e.hash for e in entries)
         await self._after_commit(entries)
@@ -246,9 +245,7 @@ class Dataset(Database):
                 self._read.check(probe)
             if op.kind == ERASE:
                 self._check_erase(probe)
-            put = self.store.blocks.put
-            for block in blocks:
-                await put(block.key, block.bytes)
+            await put_many(self.store.blocks, [(block.key, block.bytes) for block in blocks])
             self._local = (payload, op)
             try:
                 entry = await self.log.append(payload, references_count=self.references_count)
