@@ -219,6 +219,41 @@ async def test_dataset_replicates_both_ways(swarm: KuboSwarm) -> None:
             assert [r async for r in a.rows()] == [r async for r in b.rows()]
 
 
+async def _in_blockstore(node: KuboNode, cid: str) -> bool:
+    try:
+        await node.client.block_stat(cid, offline=True)
+    except NotFound:
+        return False
+    return True
+
+
+async def test_erasure_removes_record_blocks_from_both_kubo_nodes(swarm: KuboSwarm) -> None:
+    """Records stored by a pin batch (put_many) and by single puts are both dropped on ERASE, on both peers."""
+    n0, n1, _ = swarm
+    async with peer(n0, "a") as sa, peer(n1, "b") as sb:
+        a = await sa.open("erase-on-kubo", type="dataset", access_controller={"type": "dataset"})
+        await a.set_schema({"age": "int", "name": "str"})
+        await a.put_many([{"age": i, "name": f"n{i}"} for i in range(40)], id_column="name")  # one pin batch
+        await a.put("single", {"age": 99, "name": "single"})
+        b = await sb.open(str(a.address))
+        async with replicator(a, n0), replicator(b, n1):
+            await until(lambda: converged([a, b], 3), within=20)
+            erased = {name: a._index.lookup(name) for name in ("n7", "single")}
+            kept = a._index.lookup("n8")
+            assert None not in (*erased.values(), kept)
+            assert [await _in_blockstore(n, k) for n in (n0, n1) for k in (*erased.values(), kept)] == [True] * 6
+            for name in erased:
+                await a.erase(name)
+            await until(lambda: converged([a, b], 5), within=20)
+            for node in (n0, n1):
+                await node.client.repo_gc()  # runs cleanly: no pin holds (or needs) an erased block
+                for key in erased.values():
+                    assert key is not None and not await _in_blockstore(node, key)
+                assert kept is not None and await _in_blockstore(node, kept)
+            assert await a.count() == await b.count() == 39
+            assert await b.get("n8") == {"age": 8, "name": "n8"}
+
+
 async def test_kubo_blocks_and_pubsub_failures(swarm: KuboSwarm) -> None:
     blocks = KuboBlocks(swarm[0].client, timeout=0.3)
     with pytest.raises(StorageTimeout):
