@@ -1,7 +1,7 @@
 """Replication benchmark: one peer writes N entries, another replicates them; prints entries/s and seconds.
 
     .venv/bin/python benchmarks/bench_sync.py                       # 10k and 100k, every scenario
-    .venv/bin/python benchmarks/bench_sync.py --sizes 10000 --only direct-memory,kubo-batched-direct
+    .venv/bin/python benchmarks/bench_sync.py --sizes 10000 --only direct-memory,kubo-direct
 
 Scenarios (peer A writes into memory, untimed; the clock runs from B's
 replicator start until B is synced and holds all N entries):
@@ -9,12 +9,10 @@ replicator start until B is synced and holds all N entries):
 ==========================  =========================================================================
 direct-memory               both stores in memory; heads on the memory hub; history on the direct path
 direct-disk                 the same with the embedded on-disk store (LMDB), the default store
-kubo-bitswap                A's blocks in Kubo node 0, B's in node 1 through ``KuboStorage`` (as the
-                            library wires Kubo today); heads on gossipsub, history over bitswap
+kubo-bitswap                A's blocks in Kubo node 0, B's in node 1 through ``KuboStorage`` (a join is
+                            stored with one ``dag import`` and pinned by one pin batch); heads on
+                            gossipsub, history over bitswap
 kubo-direct                 the same, history on the direct path
-kubo-batched-bitswap        B's blocks through a write-batching Kubo layer (a prototype defined here:
-kubo-batched-direct         one ``dag import`` and one recursive pin per join instead of one pinned
-                            ``block/put`` per block), history over bitswap / the direct path
 ==========================  =========================================================================
 
 Both peers run in this one process (one event loop, two cores): the
@@ -31,7 +29,7 @@ import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -39,135 +37,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orbitstore
-from orbitstore.codec import CID, encode
-from orbitstore.errors import NotFound
-from orbitstore.kubo import KuboClient, KuboSwarm, find_ipfs_binary
-from orbitstore.storage import MemoryStorage, Storage
+from orbitstore.kubo import KuboSwarm, find_ipfs_binary
 from orbitstore.storage.kubo import KuboStorage
 from orbitstore.store import OrbitStore
 from orbitstore.sync import DirectNode, KuboBlocks, KuboPubSub, MemoryHub, Replicator
 
-SCENARIOS = (
-    "direct-memory",
-    "direct-disk",
-    "kubo-bitswap",
-    "kubo-direct",
-    "kubo-batched-bitswap",
-    "kubo-batched-direct",
-)
+SCENARIOS = ("direct-memory", "direct-disk", "kubo-bitswap", "kubo-direct")
 _cpu_seconds: list[float] = []  # CPU time of the last timed run (the machine may be shared: wall time is noisy)
-_LINKS_PER_NODE = 20_000  # links per pin-index block (well under Kubo's 1 MiB block limit ... ~0.8 MB)
-
-
-# -- a prototype: Kubo storage with batched writes ---------------------------------------------------
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | 0x80 if n else byte)
-        if not n:
-            return bytes(out)
-
-
-def car(blocks: dict[str, bytes], roots: list[str]) -> bytes:
-    """A CARv1 file holding ``blocks`` with ``roots``."""
-    header = encode({"roots": [CID.parse(r) for r in roots], "version": 1})
-    out = bytearray(_varint(len(header)) + header)
-    for cid, block in blocks.items():
-        raw = CID.parse(cid).to_bytes()
-        out += _varint(len(raw) + len(block)) + raw + block
-    return bytes(out)
-
-
-def pin_index(cids: list[str]) -> tuple[dict[str, bytes], str]:
-    """Blocks of a two-level index linking every CID (tag 42), and its root: one recursive pin holds all."""
-    from orbitstore.codec import block_cid
-
-    nodes: dict[str, bytes] = {}
-    leaves = []
-    for i in range(0, len(cids), _LINKS_PER_NODE):
-        block = encode([CID.parse(c) for c in cids[i : i + _LINKS_PER_NODE]])
-        nodes[block_cid(block)] = block
-        leaves.append(block_cid(block))
-    root = encode({"v": 1, "pins": [CID.parse(c) for c in leaves]})
-    nodes[block_cid(root)] = root
-    return nodes, block_cid(root)
-
-
-class BatchedKuboStorage:
-    """PROTOTYPE, benchmark only: blocks go to a local storage at once and to Kubo at ``sync()``.
-
-    ``sync()`` (the log calls it once per append or join) sends everything put
-    since the last one in one ``dag import`` whose root is a small index
-    linking every block, pinned recursively in the same call, so Kubo pins N
-    blocks with one pin instead of N. The import runs while the log goes on
-    (one at a time); the benchmark's clock stops only once the last one is done. Reads look locally first, then ask Kubo
-    (bitswap) and keep what it returns. Not the production storage: it shows
-    what batching gains.
-    """
-
-    def __init__(self, client: KuboClient, local: Storage) -> None:
-        self.client = client
-        self.local = local
-        self.pending: dict[str, bytes] = {}
-        self.imports = 0
-        self._import: asyncio.Task[None] | None = None
-
-    async def put(self, key: str, value: bytes) -> None:
-        await self.local.put(key, value)
-        if key.startswith("zdpu"):
-            self.pending[key] = value
-
-    async def get(self, key: str) -> bytes | None:
-        value = await self.local.get(key)
-        if value is not None:
-            return value
-        try:
-            value = await self.client.block_get(key)
-        except NotFound:
-            return None
-        await self.local.put(key, value)  # read through: the log asks for an entry's identity every time
-        return value
-
-    async def delete(self, key: str) -> None:
-        await self.local.delete(key)
-
-    async def items(self) -> AsyncIterator[tuple[str, bytes]]:
-        async for pair in self.local.items():
-            yield pair
-
-    async def merge(self, other: Storage) -> None:
-        async for key, value in other.items():
-            await self.put(key, value)
-
-    async def clear(self) -> None:
-        await self.local.clear()
-
-    async def sync(self) -> None:
-        """Commit locally; send what was put since the last sync to Kubo (in the background)."""
-        await self.local.sync()
-        if self.pending:
-            await self.flush()  # at most one import in flight: Kubo imports while the log verifies
-            blocks, self.pending = self.pending, {}
-            self._import = asyncio.create_task(self._send(blocks))
-
-    async def _send(self, blocks: dict[str, bytes]) -> None:
-        index, root = pin_index(list(blocks))
-        await self.client.dag_import(car({**blocks, **index}, [root]), pin_roots=True)
-        self.imports += 1
-
-    async def flush(self) -> None:
-        """Wait until Kubo holds (and has pinned) everything synced so far."""
-        task, self._import = self._import, None
-        if task is not None:
-            await task
-
-    async def aclose(self) -> None:
-        await self.sync()
-        await self.flush()
-        await self.local.aclose()
 
 
 # -- scenarios -------------------------------------------------------------------------------------
@@ -199,9 +75,6 @@ async def timed(replicator: Replicator, db: Any, source: Any) -> float:
             if all([await db.log.has(h) for h in heads]):
                 break
             await asyncio.sleep(0.01)
-        flush = getattr(db.store.blocks, "flush", None)
-        if flush is not None:
-            await flush()  # batched Kubo storage: the last import is part of the work
         elapsed = time.perf_counter() - start
         _cpu_seconds.append(time.process_time() - cpu)
         stats = replicator.stats()
@@ -235,24 +108,14 @@ async def run_direct(n: int, *, disk: bool) -> float:
     return elapsed
 
 
-async def import_into_kubo(store: OrbitStore, client: KuboClient) -> None:
-    """Put every block of ``store`` into a Kubo node (setup: A's node serves them over bitswap)."""
-    blocks = {key: value async for key, value in store.blocks.items() if key.startswith("zdpu")}
-    index, root = pin_index(list(blocks))
-    await client.dag_import(car({**blocks, **index}, [root]), pin_roots=True)
-
-
-async def run_kubo(n: int, swarm: KuboSwarm, *, direct: bool, batched: bool) -> float:
+async def run_kubo(n: int, swarm: KuboSwarm, *, direct: bool) -> float:
     n0, n1 = swarm[0], swarm[1]
     async with AsyncExitStack() as stack:
-        if batched:
-            blocks_b: Storage = BatchedKuboStorage(n1.client, MemoryStorage())
-        else:
-            blocks_b = KuboStorage(n1.client, timeout=30)
+        blocks_b = KuboStorage(n1.client, timeout=30)
         a = await stack.enter_async_context(orbitstore.open(identity="a"))
         b = await stack.enter_async_context(orbitstore.open(identity="b", blocks=blocks_b))
         db_a = await write(a, n, reader=b)
-        await import_into_kubo(a, n0.client)
+        await KuboStorage(n0.client, timeout=30).merge(a.blocks)  # setup: A's node serves them over bitswap
         db_b = await b.open(str(db_a.address))  # the manifest comes over bitswap
         direct_a = await stack.enter_async_context(DirectNode()) if direct else None
         direct_b = await stack.enter_async_context(DirectNode()) if direct else None
@@ -264,9 +127,8 @@ async def run_kubo(n: int, swarm: KuboSwarm, *, direct: bool, batched: bool) -> 
             db_b, pubsub=KuboPubSub(n1.client), blocks=KuboBlocks(n1.client, timeout=30), direct=direct_b, **options
         )
         elapsed = await timed(rb, db_b, db_a)
-        if not batched:  # KuboStorage pins every block it stores (recursive pins of link-less blocks)
-            pins = {p.cid for p in await n1.client.pin_ls(type="recursive")}
-            assert {e.hash for e in await db_b.log.values()} <= pins
+        pinned = {cid async for cid, _ in blocks_b.items()}  # own pins and pin batch members
+        assert {e.hash for e in await db_b.log.values()} <= pinned
     return elapsed
 
 
@@ -293,9 +155,8 @@ async def main(sizes: list[int], only: set[str], kubo_budget: float) -> None:
             else:
                 tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sync-kubo-"))
                 swarm = await stack.enter_async_context(KuboSwarm(2, tmp, binary=binary, client_timeout=600))
-                for name in SCENARIOS[2:]:
-                    direct, batched = name.endswith("direct"), "batched" in name
-                    runners[name] = lambda n, d=direct, b=batched: run_kubo(n, swarm, direct=d, batched=b)
+                runners["kubo-bitswap"] = lambda n: run_kubo(n, swarm, direct=False)
+                runners["kubo-direct"] = lambda n: run_kubo(n, swarm, direct=True)
         for name in SCENARIOS:
             if name not in only:
                 continue

@@ -6,7 +6,8 @@
 # `ipfs init --profile=test --empty-repo`, then: Pubsub on, Routing.Type=none,
 # no bootstrap, API/Gateway/Swarm on 127.0.0.1 only (port 0 = the kernel picks a
 # free port when the daemon starts; the API address is then in IPFS_PATH/api),
-# TCP only, no mDNS/relays/AutoNAT/AutoConf/AutoTLS, telemetry off. With
+# TCP only, no mDNS/relays/AutoNAT/AutoConf/AutoTLS, telemetry off, blocks up
+# to 64 KiB sent in answer to a want-have (one bitswap round trip, not two). With
 # --swarm-key the node joins only the private network of that key.
 # The same settings as orbitstore/kubo/profile.py (a test checks they agree).
 # An already initialised repository is left as it is.
@@ -59,6 +60,7 @@ else
     cfg --json Swarm.Transports.Network \
         '{"QUIC": false, "WebTransport": false, "WebRTCDirect": false, "Websocket": false}'
     cfg --json Plugins.Plugins '{"telemetry": {"Config": {"Mode": "off"}}}'
+    cfg --json Internal.Bitswap '{"WantHaveReplaceSize": 65536}'
     echo "initialised $path (peer $("$ipfs" config Identity.PeerID))"
 fi
 

@@ -329,7 +329,8 @@ class KuboSwarm:
 
     Each node's repository is ``<directory>/node<i>``; with no ``directory`` a
     temporary one is made and removed by :meth:`stop`. A ``swarm_key`` makes
-    it a private network. ::
+    it a private network; ``settings`` are applied to every node (see
+    :class:`KuboNode`). ::
 
         async with KuboSwarm(3) as swarm:
             a, b, c = swarm
@@ -344,6 +345,7 @@ class KuboSwarm:
         *,
         binary: str | os.PathLike[str] | None = None,
         swarm_key: str | None = None,
+        settings: Mapping[str, Any] | None = None,
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         client_timeout: float = 30.0,
@@ -356,6 +358,7 @@ class KuboSwarm:
         self._node_options: dict[str, Any] = {
             "binary": binary,
             "swarm_key": swarm_key,
+            "settings": settings,
             "start_timeout": start_timeout,
             "stop_timeout": stop_timeout,
             "client_timeout": client_timeout,

@@ -20,7 +20,13 @@ What each setting is for:
 * ``Swarm.Transports.Network.{QUIC,WebTransport,WebRTCDirect,Websocket}`` = ``false``:
   TCP only (pnet-compatible, no UDP sockets);
 * ``Plugins.Plugins.telemetry.Config.Mode`` = ``off``: no usage reports (the node
-  also runs with ``IPFS_TELEMETRY=off``).
+  also runs with ``IPFS_TELEMETRY=off``);
+* ``Internal.Bitswap.WantHaveReplaceSize`` = ``WANT_HAVE_REPLACE_SIZE`` (64 KiB): a
+  peer asked whether it has a block this small sends the block at once, instead
+  of "have" and then the block on a second request. Kubo's default (1 KiB) is
+  below a typical OrbitDB entry (1–2 KiB), so each entry fetched over bitswap
+  cost two round trips, each at least 20 ms (bitswap waits that long between
+  two messages to one peer).
 
 Ports default to 0: the kernel picks free ones when the daemon starts, and the
 API address is then in ``$IPFS_PATH/api``.
@@ -36,7 +42,10 @@ from typing import Any
 
 from orbitstore.errors import ConfigError
 
-__all__ = ["apply_profile", "get_key", "profile_settings", "update_config_file"]
+__all__ = ["WANT_HAVE_REPLACE_SIZE", "apply_profile", "get_key", "profile_settings", "update_config_file"]
+
+#: blocks up to this size are sent in answer to a want-have (see the module doc)
+WANT_HAVE_REPLACE_SIZE = 65536
 
 
 def profile_settings(*, api_port: int = 0, gateway_port: int = 0, swarm_port: int = 0) -> dict[str, Any]:
@@ -59,6 +68,7 @@ def profile_settings(*, api_port: int = 0, gateway_port: int = 0, swarm_port: in
         "Swarm.Transports.Network.WebRTCDirect": False,
         "Swarm.Transports.Network.Websocket": False,
         "Plugins.Plugins.telemetry.Config.Mode": "off",
+        "Internal.Bitswap.WantHaveReplaceSize": WANT_HAVE_REPLACE_SIZE,
     }
 
 
