@@ -49,6 +49,8 @@ class _Databases:
                 return found
             known = await self._known.all()
             options = known[address][1] if address in known else {}
+            if self.sync is not None and Address.is_valid(address):
+                await self.sync.fetch_setup(address, self.store)  # static peers: the manifest may be theirs only
             opened: Database = await self.store.open(address, **options)
             await self._known.remember(opened, options)
         await self._replicate(opened)

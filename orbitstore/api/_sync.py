@@ -10,7 +10,9 @@
 The service owns the direct node (started by :meth:`start`, closed by
 :meth:`aclose`); the pubsub and block source are borrowed. Replicators are
 stopped before the databases close: :meth:`detach` before closing one,
-:meth:`aclose` before closing the store.
+:meth:`aclose` before closing the store. With static peers and no Kubo,
+:meth:`fetch_setup` brings a database's manifest and access controller
+from a peer, so that it can be opened by address.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from orbitstore.errors import SyncError
+from orbitstore.databases.manifest import Address
+from orbitstore.errors import DecodeError, NotFound, SyncError
+from orbitstore.storage.base import put_many
 from orbitstore.sync import BlockSource, DirectNode, PubSub, Replicator, ReplicatorStatus, parse_endpoint
 
 if TYPE_CHECKING:
     from orbitstore.databases.base import Database
+    from orbitstore.store import OrbitStore
 
 __all__ = ["SyncService"]
 
@@ -92,6 +97,31 @@ class SyncService:
             self._replicators[address] = replicator
             _log.info("replicating", extra={"address": address, "mode": self.mode})
             return replicator
+
+    async def fetch_setup(self, address: str, store: OrbitStore) -> bool:
+        """Fetch what opening ``address`` needs from the static peers when ``store`` lacks its manifest.
+
+        Only without Kubo (with Kubo the block store fetches it over bitswap).
+        Returns ``True`` when blocks were fetched and stored, ``False`` when
+        nothing was needed. Raises :class:`NotFound` naming what each peer
+        answered when none served them.
+        """
+        if self.pubsub is not None or self.direct is None or not self.static_peers:
+            return False
+        if await store.blocks.get(Address.parse(address).manifest_hash) is not None:
+            return False
+        failures: list[str] = []
+        for endpoint in self.static_peers:
+            try:
+                blocks = await self.direct.fetch_setup(endpoint, address=address)
+            except (OSError, TimeoutError, SyncError, DecodeError) as exc:
+                failures.append(f"{endpoint}: {exc}")
+                continue
+            await put_many(store.blocks, blocks.items())
+            await store.blocks.sync()
+            _log.info("fetched database setup", extra={"address": address, "peer": endpoint, "blocks": len(blocks)})
+            return True
+        raise NotFound(f"the manifest of {address} is not here and no static peer served it: {'; '.join(failures)}")
 
     async def detach(self, address: str) -> None:
         """Stop replicating ``address`` (before its database closes). Does nothing when not replicated."""

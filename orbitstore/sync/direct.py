@@ -1,6 +1,8 @@
 """The direct fast path between orbitstore peers, over a TCP stream.
 
-One connection per exchange. The client sends one ``have`` frame (the
+One connection per exchange. A client that has not opened the database yet
+sends one ``setup`` frame instead and gets its manifest and access-controller
+blocks (:mod:`orbitstore.sync.setup`). Otherwise the client sends one ``have`` frame (the
 database address and its heads); the server answers with every block the
 client lacks — first the identity blocks those entries need, then the
 entries parents first (:func:`~orbitstore.sync.plan.missing_entries`), each
@@ -28,12 +30,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from orbitstore.config import MAX_BLOCK_SIZE
+from orbitstore.databases.manifest import Address
 from orbitstore.errors import ConfigError, DecodeError, OrbitStoreError, SyncError
 from orbitstore.sync.messages import (
     FRAME_HEADER_SIZE,
     MAX_HEADS,
     Have,
     Refusal,
+    Setup,
     decode_client_message,
     decode_server_message,
     encode_message,
@@ -41,6 +45,7 @@ from orbitstore.sync.messages import (
     frame_length,
 )
 from orbitstore.sync.plan import linked_cids, missing_entries
+from orbitstore.sync.setup import MAX_SETUP_BLOCKS, check_setup, gather_setup
 from orbitstore.sync.transport import DirectBlock, DirectDone, DirectItem
 
 if TYPE_CHECKING:
@@ -207,18 +212,21 @@ class DirectNode:
             if payload is None:
                 return
             try:
-                have = decode_client_message(payload)
+                request = decode_client_message(payload)
             except DecodeError as exc:
                 self._counts["malformed_frames"] += 1
                 self._counts["refused"] += 1
                 writer.write(frame(encode_message(Refusal(f"malformed request: {exc}"))))
                 return
-            log = self._logs.get(have.address)
+            log = self._logs.get(request.address)
             if log is None:
                 self._counts["refused"] += 1
-                writer.write(frame(encode_message(Refusal(f"database {have.address} is not served here"))))
+                writer.write(frame(encode_message(Refusal(f"database {request.address} is not served here"))))
                 return
-            await self._send_missing(log, have, writer)
+            if isinstance(request, Setup):
+                await self._send_setup(log, writer)
+            else:
+                await self._send_missing(log, request, writer)
             self._counts["served"] += 1
         except (OSError, TimeoutError, OrbitStoreError):
             # The client went away, stalled or misbehaved: drop the connection, count it.
@@ -228,6 +236,18 @@ class DirectNode:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+
+    async def _send_setup(self, log: Log, writer: asyncio.StreamWriter) -> None:
+        blocks = await gather_setup(log.entry_storage.get, Address.parse(log.id).manifest_hash)
+        out = bytearray()
+        for block in blocks:
+            out += frame(encode_message(block))
+            self._counts["blocks_sent"] += 1
+            self._counts["bytes_sent"] += len(block.data)
+        heads = await log.heads()
+        out += frame(encode_message(DirectDone(tuple(h.hash for h in heads[:MAX_HEADS]), len(blocks))))
+        writer.write(bytes(out))
+        await writer.drain()
 
     async def _send_missing(self, log: Log, have: Have, writer: asyncio.StreamWriter) -> None:
         heads = await log.heads()
@@ -296,6 +316,35 @@ class DirectNode:
             writer.write(frame(encode_message(Have(address, tuple(heads)))))
             await writer.drain()
             yield _Stream(self, reader)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def fetch_setup(self, endpoint: str, *, address: str) -> dict[str, bytes]:
+        """Ask ``endpoint`` for the blocks needed to open ``address`` (manifest, access controller).
+
+        Returns them by CID, each checked (:func:`~orbitstore.sync.setup.check_setup`):
+        :class:`SyncError` when the peer sends anything else or no manifest;
+        otherwise the errors of :meth:`exchange`.
+        """
+        manifest_hash = Address.parse(address).manifest_hash
+        host, port = parse_endpoint(endpoint)
+        if host not in self.allowed_hosts:
+            raise ConfigError(f"endpoint host {host!r} is not in allowed_hosts")
+        async with asyncio.timeout(self._connect_timeout):
+            reader, writer = await asyncio.open_connection(host, port)
+        self._counts["exchanges"] += 1
+        try:
+            writer.write(frame(encode_message(Setup(address))))
+            await writer.drain()
+            blocks: list[DirectBlock] = []
+            async for item in _Stream(self, reader):
+                if isinstance(item, DirectBlock):
+                    if len(blocks) >= MAX_SETUP_BLOCKS:
+                        raise SyncError(f"a setup answer holds more than {MAX_SETUP_BLOCKS} blocks")
+                    blocks.append(item)
+            return check_setup(manifest_hash, blocks)
         finally:
             writer.close()
             with contextlib.suppress(OSError):

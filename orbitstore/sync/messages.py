@@ -7,11 +7,16 @@ decoded strictly (canonical form, exact key sets, bounded lists):
 type              direction   fields
 ================  ==========  ===================================================
 ``have``          client →    ``address`` (database address), ``heads`` (CIDs)
+``setup``         client →    ``address``: send the blocks needed to open it
 ``block``         ← server    ``cid`` (text), ``data`` (bytes: the block)
 ``done``          ← server    ``heads`` (the server's heads), ``blocks`` (count)
 ``error``         ← server    ``message`` (why the request was refused)
 ``hello``         pubsub      ``endpoint`` (``host:port`` or null), ``heads``
 ================  ==========  ===================================================
+
+A ``have`` is answered with ``block`` messages (the missing entries and what
+they need), a ``setup`` with the database's manifest and access-controller
+blocks (:mod:`orbitstore.sync.setup`); both end with ``done``.
 
 On the direct path each message is one frame: a 4-byte big-endian length,
 then that many bytes of DAG-CBOR. ``hello`` travels alone on the pubsub
@@ -40,6 +45,7 @@ __all__ = [
     "Hello",
     "Refusal",
     "ServerMessage",
+    "Setup",
     "decode_client_message",
     "decode_hello",
     "decode_server_message",
@@ -65,6 +71,13 @@ class Have:
 
     address: str
     heads: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """Client → server: the blocks needed to open database ``address`` (manifest, access controller)."""
+
+    address: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +121,7 @@ def _block_body(cid: str, data: bytes) -> bytes:
     return cbor2.dumps({"v": PROTOCOL_VERSION, "cid": cid, "data": data, "type": "block"})
 
 
-def encode_message(message: Have | Refusal | Hello | DirectBlock | DirectDone) -> bytes:
+def encode_message(message: Have | Setup | Refusal | Hello | DirectBlock | DirectDone) -> bytes:
     """The DAG-CBOR bytes of ``message`` (with ``v`` and ``type``)."""
     body: dict[str, Any]
     if isinstance(message, DirectBlock):
@@ -119,6 +132,8 @@ def encode_message(message: Have | Refusal | Hello | DirectBlock | DirectDone) -
         body = {"type": "done", "heads": list(message.heads), "blocks": message.blocks}
     elif isinstance(message, Have):
         body = {"type": "have", "address": message.address, "heads": list(message.heads)}
+    elif isinstance(message, Setup):
+        body = {"type": "setup", "address": message.address}
     elif isinstance(message, Refusal):
         body = {"type": "error", "message": message.message}
     else:
@@ -155,7 +170,7 @@ def _heads(value: Any) -> tuple[str, ...]:
     return tuple(_text(h, "a head", pattern=_CID_TEXT) for h in value)
 
 
-_CLIENT = {"have": frozenset({"address", "heads"})}
+_CLIENT = {"have": frozenset({"address", "heads"}), "setup": frozenset({"address"})}
 _SERVER = {
     "block": frozenset({"cid", "data"}),
     "done": frozenset({"heads", "blocks"}),
@@ -164,10 +179,13 @@ _SERVER = {
 _HELLO = {"hello": frozenset({"endpoint", "heads"})}
 
 
-def decode_client_message(data: bytes) -> Have:
-    """Decode what a direct-path client sends (a ``have``); :class:`DecodeError` otherwise."""
-    _, value = _fields(data, _CLIENT)
-    return Have(_text(value["address"], "address"), _heads(value["heads"]))
+def decode_client_message(data: bytes) -> Have | Setup:
+    """Decode what a direct-path client sends (a ``have`` or a ``setup``); :class:`DecodeError` otherwise."""
+    kind, value = _fields(data, _CLIENT)
+    address = _text(value["address"], "address")
+    if kind == "setup":
+        return Setup(address)
+    return Have(address, _heads(value["heads"]))
 
 
 def _fast_block(data: bytes) -> DirectBlock | None:

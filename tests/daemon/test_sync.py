@@ -1,4 +1,6 @@
-"""Two daemons on loopback replicate over the direct path (no Kubo); the CLI shows peers and sync status."""
+"""Two daemons on loopback replicate over the direct path (no Kubo); the CLI shows peers and sync status.
+
+Opening a database only the peer has fetches its manifest over the direct path first."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from orbitstore.daemon import Daemon, DaemonClient, DaemonConfig
 from orbitstore.daemon.server import free_port
+from orbitstore.errors import NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,13 +44,12 @@ async def test_a_write_on_one_daemon_appears_on_the_other(tmp_path: Path) -> Non
         access = {"type": "ipfs", "write": [(await api_a.node()).identity_id, node_b.identity_id]}
         info = await api_a.create("shared", type="events", access_controller=access)
         await api_a.add(info.address, {"text": "from a"})
-        # The direct path carries entries only: B gets the manifest and controller blocks first
-        # (as a Kubo node would by bitswap), then opens the database by address.
-        for cid in await _manifest_blocks(a, info.address):
-            block = await a.api.store.blocks.get(cid)  # type: ignore[union-attr]
-            assert block is not None
-            await b.api.store.blocks.put(cid, block)  # type: ignore[union-attr]
+        # B has never seen the database: opening it by address fetches the manifest and the
+        # controller block from its static peer (a setup request on the direct path).
+        manifest = info.address.split("/")[-1]
+        assert await b.api.store.blocks.get(manifest) is None  # type: ignore[union-attr]
         await api_b.open(info.address)
+        assert await b.api.store.blocks.get(manifest) is not None  # type: ignore[union-attr]
 
         async def b_has(n: int) -> bool:
             return len((await api_b.iterate(info.address)).items) == n
@@ -84,16 +88,11 @@ async def _synced(api: DaemonClient, address: str) -> bool:
     return (await api.sync_status(address)).synced
 
 
-async def _manifest_blocks(daemon: Daemon, address: str) -> list[str]:
-    from orbitstore.access.base import split_address
-    from orbitstore.databases.manifest import Address, Manifest
-
-    assert daemon.api is not None
-    manifest_cid = Address.parse(address).manifest_hash
-    block = await daemon.api.store.blocks.get(manifest_cid)
-    assert block is not None
-    out = [manifest_cid]
-    kind, ac = split_address(Manifest.decode(block).access_controller)
-    if kind in ("ipfs", "dataset"):
-        out.append(ac)
-    return out
+async def test_opening_an_address_no_static_peer_serves_says_so(tmp_path: Path) -> None:
+    port = free_port()  # nobody listens there
+    config = DaemonConfig(directory=tmp_path / "a", port=0, identity="a", peers=(f"127.0.0.1:{port}",))
+    async with Daemon(config) as a, DaemonClient(a.url, token=a.token) as api:
+        address = "/orbitdb/zdpuAn26ookFToGNmpVHgEM71YMULiyS8mAs9UQtV1g6eEyRP"
+        with pytest.raises(NotFound, match=f"no static peer served it: 127.0.0.1:{port}"):
+            await api.open(address)
+        assert await api.databases() == []

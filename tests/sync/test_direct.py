@@ -10,10 +10,11 @@ import pytest
 import pytest_asyncio
 
 import orbitstore
-from orbitstore.codec import encode
+from orbitstore.codec import block_cid, encode
 from orbitstore.databases.base import Database
 from orbitstore.errors import ConfigError, DecodeError, SyncError
 from orbitstore.log import Entry
+from orbitstore.storage.base import put_many
 from orbitstore.store import OrbitStore
 from orbitstore.sync import DirectBlock, DirectDone, DirectNode, missing_entries, parse_endpoint
 from orbitstore.sync.messages import frame
@@ -227,3 +228,50 @@ async def test_missing_entries_are_parents_first_even_with_odd_clocks() -> None:
     assert [e.hash for e in await missing_entries(log, [])] == [parent.hash, child.hash, grandchild.hash]
     # With clocks that go backwards the walk may send an entry the client has (never miss one it lacks).
     assert [e.hash for e in await missing_entries(log, [child.hash])] == [parent.hash, grandchild.hash]
+
+
+# -- setup: what opening a database by address needs -----------------------------------------------
+
+
+async def test_fetch_setup_brings_the_manifest_and_access_controller() -> None:
+    async with orbitstore.open(identity="a") as a, orbitstore.open(identity="b") as b:
+        for kind, access in (("events", {"type": "ipfs"}), ("dataset", {"type": "dataset"})):
+            db_a = await a.open(f"setup-{kind}", type=kind, access_controller=access)
+            async with DirectNode() as server, DirectNode(listen=False) as client:
+                server.serve(db_a.log)
+                assert server.endpoint is not None
+                blocks = await client.fetch_setup(server.endpoint, address=str(db_a.address))
+                ac = db_a.manifest.access_controller.split("/")[-1]
+                assert set(blocks) == {db_a.address.manifest_hash, ac}
+                assert server.stats().served == 1 and server.stats().blocks_sent == 2
+                with pytest.raises(ConnectionRefusedError, match="not served"):
+                    await client.fetch_setup(server.endpoint, address=f"/orbitdb/{UNKNOWN}")
+            await put_many(b.blocks, blocks.items())
+            db_b = await b.open(str(db_a.address))
+            assert db_b.type == kind and db_b.manifest == db_a.manifest
+
+
+async def test_fetch_setup_refuses_what_opening_does_not_need() -> None:
+    manifest = encode({"accessController": f"/ipfs/{UNKNOWN}", "name": "x", "type": "events"})
+    address = f"/orbitdb/{block_cid(manifest)}"
+    other = encode({"something": "else"})
+    done = frame(encode({"v": 1, "type": "done", "heads": [], "blocks": 1}))
+
+    def block(cid: str, data: bytes) -> bytes:
+        return frame(encode({"v": 1, "type": "block", "cid": cid, "data": data}))
+
+    cases = [
+        (block(block_cid(other), other) + done, "not one that opening"),  # an unrelated block
+        (block(block_cid(manifest), manifest + b" ") + done, "does not hash"),  # bytes that are not its CID's
+        (done, "did not send the manifest"),
+        (block(block_cid(manifest), manifest) * 5 + done, "more than 4 blocks"),
+    ]
+    for reply, message in cases:
+        server, endpoint = await fake_server(reply)
+        try:
+            async with DirectNode(listen=False) as client:
+                with pytest.raises(SyncError, match=message):
+                    await client.fetch_setup(endpoint, address=address)
+        finally:
+            server.close()
+            await server.wait_closed()

@@ -10,6 +10,7 @@ from orbitstore.errors import DecodeError
 from orbitstore.sync import DirectBlock, DirectDone, Have, Hello, Refusal, hello_topic
 from orbitstore.sync.messages import (
     MAX_HEADS,
+    Setup,
     decode_client_message,
     decode_hello,
     decode_server_message,
@@ -24,6 +25,8 @@ CID = "zdpuAn26ookFToGNmpVHgEM71YMULiyS8mAs9UQtV1g6eEyRP"
 def test_round_trips() -> None:
     have = Have("/orbitdb/" + CID, (CID,))
     assert decode_client_message(encode_message(have)) == have
+    setup = Setup("/orbitdb/" + CID)
+    assert decode_client_message(encode_message(setup)) == setup
     for message in (DirectBlock(CID, b"\xa1ab"), DirectDone((CID, CID), 7), Refusal("no")):
         assert decode_server_message(encode_message(message)) == message
     for hello in (Hello("127.0.0.1:4001", (CID,)), Hello(None, ())):
@@ -52,6 +55,8 @@ def test_hello_topic_is_not_the_database_topic() -> None:
         {"v": 2, "type": "have", "address": "a", "heads": []},  # unknown version
         {"v": 1, "type": "want", "address": "a", "heads": []},  # unknown type
         {"v": 1, "type": "have", "address": "a"},  # missing field
+        {"v": 1, "type": "setup", "address": "a", "heads": []},  # a setup has no heads
+        {"v": 1, "type": "setup", "address": ""},  # empty address
         {"v": 1, "type": "have", "address": "a", "heads": [], "x": 1},  # extra field
         {"v": 1, "type": "have", "address": "", "heads": []},  # empty address
         {"v": 1, "type": "have", "address": "a", "heads": [1]},  # head not text
