@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BulkStorage", "Storage", "put_many"]
+__all__ = ["BulkStorage", "Storage", "delete_many", "put_many"]
 
 
 @runtime_checkable
@@ -66,8 +66,9 @@ class BulkStorage(Storage, Protocol):
     """A :class:`Storage` that stores many pairs in one operation, cheaper than one ``put`` each.
 
     The log stores a whole join this way, and Kubo pins a join's blocks with
-    one pin instead of one per block. Use :func:`put_many`, which falls back
-    to ``put`` for a storage without it.
+    one pin instead of one per block (and checks the pins of many deleted
+    blocks with one walk). Use :func:`put_many` and :func:`delete_many`, which
+    fall back to ``put`` and ``delete`` for a storage without them.
     """
 
     async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
@@ -76,6 +77,10 @@ class BulkStorage(Storage, Protocol):
         Durable no later than the next :meth:`~Storage.sync`. A failure part-way
         may leave some pairs stored (as a sequence of ``put`` calls would).
         """
+        ...
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key of ``keys`` as ``delete`` would; return how many were removed (or found gone)."""
         ...
 
 
@@ -88,3 +93,12 @@ async def put_many(storage: Storage, pairs: Iterable[tuple[str, bytes]]) -> int:
         await storage.put(key, value)
         count += 1
     return count
+
+
+async def delete_many(storage: Storage, keys: Iterable[str]) -> None:
+    """Remove ``keys`` from ``storage``: one :meth:`BulkStorage.delete_many` call if it has one, else ``delete``."""
+    if isinstance(storage, BulkStorage):
+        await storage.delete_many(keys)
+        return
+    for key in keys:
+        await storage.delete(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from orbitstore.storage._lifecycle import Lifecycle
-from orbitstore.storage.base import Storage, put_many
+from orbitstore.storage.base import Storage, delete_many, put_many
 
 __all__ = ["ComposedStorage"]
 
@@ -56,6 +56,14 @@ class ComposedStorage(Lifecycle):
         batch = list(pairs)
         await put_many(self._first, batch)
         return await put_many(self._second, batch)
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key from both layers, one :func:`~orbitstore.storage.base.delete_many` call each."""
+        self._check_open()
+        batch = list(keys)
+        await delete_many(self._first, batch)
+        await delete_many(self._second, batch)
+        return len(batch)
 
     async def get(self, key: str) -> bytes | None:
         """Return ``first``'s value, else ``second``'s (back-filling ``first``), else ``None``."""

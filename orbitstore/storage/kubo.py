@@ -3,14 +3,18 @@
 Keys are CIDv1 text (``zdpu…`` for dag-cbor); values are the raw block bytes.
 Every put is pinned by default, so that Kubo's garbage collector never drops a
 verified entry, identity, manifest or access-controller block (OrbitDB lost
-replicated entries to GC: orbitdb#1163).
+replicated entries to GC: orbitdb#1163). Many blocks stored at once
+(:meth:`KuboStorage.put_many`, a whole join) go in one CAR and are pinned by
+one *pin batch* (:mod:`orbitstore.storage._pin_batch`):
+Kubo spends about 2 ms on every pin, so one pin per block made replication
+through Kubo ten times slower than the network.
 
 Scope of :meth:`KuboStorage.items` and :meth:`KuboStorage.clear`: Kubo keeps
 no record of which storage put which block, so both act on the node's pin set
-(recursive and direct pins of dag-cbor, raw and dag-json blocks; UnixFS
-content is left alone): ``items`` lists every such pinned block, ``clear``
-unpins and drops them all. Give each orbitstore peer its own Kubo node (as the
-test swarms do) or do not call ``clear`` on a shared one.
+(recursive and direct pins of dag-cbor, raw and dag-json blocks, and the
+members of pin batches; UnixFS content is left alone): ``items`` lists every
+such block, ``clear`` unpins and drops them all. Give each orbitstore peer its
+own Kubo node (as the test swarms do) or do not call ``clear`` on a shared one.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from orbitstore.errors import CIDError, KuboError, NotFound, StorageError, Stora
 from orbitstore.kubo._encoding import cid_prefix, cid_to_base58btc
 from orbitstore.kubo.client import KuboClient
 from orbitstore.storage._lifecycle import Lifecycle, copy_pairs
-from orbitstore.storage._pin_batch import build_batch, may_link, parse_leaf, parse_root
+from orbitstore.storage._pin_batch import BatchRoot, build_batch, parse_leaf, parse_root, without
 from orbitstore.storage.base import Storage
 
 __all__ = ["BATCH_MIN", "KuboStorage"]
@@ -33,7 +37,7 @@ __all__ = ["BATCH_MIN", "KuboStorage"]
 # multicodec code -> the name Kubo's block put takes as cid-codec
 _CODECS = {0x55: "raw", 0x71: "dag-cbor", 0x0129: "dag-json"}
 _SHA2_256 = 0x12
-#: below this many link-free blocks, ``put_many`` pins each block instead of making a batch
+#: below this many blocks, ``put_many`` pins each block directly instead of making a batch
 BATCH_MIN = 16
 _PIN_CHUNK = 500  # CIDs per ``pin add`` call (about 30 KB of query string)
 _BLOCKS_PER_TIMEOUT = 2000  # a bulk call may take ``timeout`` per this many blocks
@@ -46,21 +50,21 @@ class KuboStorage(Lifecycle):
 
     * ``put`` stores the block with the codec its key names, checks that
       Kubo's CID equals the key (:class:`StorageError` if not) and, when
-      ``pin`` is true, pins it: recursively when it links to nothing, directly
-      when it may link (a recursive pin would also hold, and first fetch,
-      what it links to);
+      ``pin`` is true, pins it directly (the block alone: a recursive pin
+      would also hold, and first fetch, what it links to);
     * ``put_many`` checks every key against its bytes first, then sends all
-      blocks in one CAR (``dag import``) and pins the link-free ones with one
-      recursive pin of a *pin batch* (a small index linking them, see
-      ``docs/kubo.md``) and the others with direct pins;
+      blocks in one CAR (``dag import``), pinned by one recursive pin of a
+      *pin batch* (a small index linking them by multihash, see
+      :mod:`orbitstore.storage._pin_batch` and ``docs/kubo.md``), or with
+      direct pins when there are fewer than :data:`BATCH_MIN`;
     * ``get`` returns the block, fetching it from connected peers (bitswap)
       for up to ``timeout`` seconds, after which it raises
       :class:`~orbitstore.errors.StorageTimeout`; with ``offline=True`` it only
       looks in the local blockstore and returns ``None`` on a miss;
-    * ``delete`` unpins the key, takes it out of every pin batch holding it
-      (the batch's pin moves to a new index without it) and drops the local
-      copy, unless another pin still holds the block (then it stays,
-      reachable through that pin);
+    * ``delete``/``delete_many`` unpin the keys, take them out of every pin
+      batch holding them (the batch's pin moves to a new index without them)
+      and drop the local copies, unless another pin still holds a block
+      (then it stays, reachable through that pin);
     * ``items``/``clear`` act on the node's whole pin set, batch members
       included (see the module doc).
 
@@ -110,15 +114,13 @@ class KuboStorage(Lifecycle):
     # -- writing ----------------------------------------------------------------------------------
 
     async def put(self, key: str, value: bytes) -> None:
-        """Store ``value`` as the block ``key`` (a sha2-256 CIDv1), pinned when ``pin`` is on."""
+        """Store ``value`` as the block ``key`` (a sha2-256 CIDv1), pinned directly when ``pin`` is on."""
         self._check_open()
         codec = _codec_of(key)
-        links = may_link(cid_prefix(key).codec, value)
-        pin_with_put = self._pin and not links  # block put pins recursively: only for link-free blocks
-        cid = await self._within_timeout(self._client.block_put(value, codec=codec, pin=pin_with_put), f"put of {key}")
+        cid = await self._within_timeout(self._client.block_put(value, codec=codec), f"put of {key}")
         if cid != cid_to_base58btc(key):
             raise StorageError(f"Kubo stored the block as {cid}, but its key is {key}: bytes and key differ")
-        if self._pin and links:
+        if self._pin:
             await self._within_timeout(self._client.pin_add(cid, recursive=False), f"pin of {key}")
 
     async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
@@ -126,34 +128,23 @@ class KuboStorage(Lifecycle):
 
         Every key is checked against its bytes before anything is sent
         (:class:`StorageError` naming the first mismatch). The blocks go in one
-        ``dag import``; the link-free ones are pinned by one pin batch when
-        there are at least :data:`BATCH_MIN` of them, each on its own
-        otherwise; the others get direct pins. A failure part-way leaves the
-        blocks stored and possibly unpinned: storing them again repairs that.
+        ``dag import``, pinned by one pin batch (from :data:`BATCH_MIN` blocks)
+        or directly. A failure part-way leaves the blocks stored and possibly
+        unpinned: storing them again repairs that.
         """
         self._check_open()
         blocks: dict[str, bytes] = {}
-        linking: list[str] = []
         for key, value in pairs:
-            cid = _checked_cid(key, value)
-            text = cid.encode()
-            if text not in blocks:
-                blocks[text] = value
-                if may_link(cid.codec, value):
-                    linking.append(text)
+            blocks.setdefault(_checked_cid(key, value).encode(), value)
         if not blocks:
             return 0
-        linked = set(linking)
-        plain = [key for key in blocks if key not in linked]
-        if not self._pin:
+        if not self._pin or len(blocks) < BATCH_MIN:
             await self._import(blocks, None)
+            if self._pin:
+                await self._pin_directly(list(blocks))
             return len(blocks)
-        batch = build_batch(plain) if len(plain) >= BATCH_MIN else None
-        await self._import({**blocks, **batch.blocks} if batch else blocks, batch.root if batch else None)
-        if batch is None and plain:
-            await self._pin_each(plain, recursive=True)
-        if linking:
-            await self._pin_each(linking, recursive=False)
+        root, index = build_batch(blocks)
+        await self._import({**blocks, **index}, root)
         return len(blocks)
 
     async def _import(self, blocks: dict[str, bytes], root: str | None) -> None:
@@ -170,12 +161,12 @@ class KuboStorage(Lifecycle):
         if root is not None and cid_to_base58btc(root) not in result.roots:
             raise StorageError(f"Kubo did not pin the pin batch {root}")
 
-    async def _pin_each(self, keys: Sequence[str], *, recursive: bool) -> None:
+    async def _pin_directly(self, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), _PIN_CHUNK):
             chunk = keys[start : start + _PIN_CHUNK]
-            limit = self._bulk_timeout(len(chunk) * 4)  # pins cost about 4x an imported block
+            limit = self._bulk_timeout(len(chunk) * 4)  # a pin costs about 4x an imported block
             await self._within_timeout(
-                self._client.pin_add(*chunk, recursive=recursive, call_timeout=limit + 1.0),
+                self._client.pin_add(*chunk, recursive=False, call_timeout=limit + 1.0),
                 f"pin of {len(chunk)} blocks",
                 limit + 2.0,
             )
@@ -203,122 +194,110 @@ class KuboStorage(Lifecycle):
         still holds (one that is not a pin batch, e.g. a recursive pin of a
         DAG linking to it) stays.
         """
+        await self.delete_many([key])
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """:meth:`delete` each key, rewriting each pin batch once; return how many blocks are gone.
+
+        Only the batch leaves that may hold a key are read and rewritten.
+        Kubo checks the pins of every block it removes by walking all
+        recursive pins (the batches' index blocks, not their members).
+        """
         self._check_open()
-        key = cid_to_base58btc(key)
+        wanted = list(dict.fromkeys(cid_to_base58btc(k) for k in keys))
+        if not wanted:
+            return 0
+        gone = {CID.parse(k).multihash for k in wanted}
         async with self._pins_lock:
-            with contextlib.suppress(NotFound):  # not pinned, or only indirectly: nothing to unpin
-                await self._client.pin_rm(key)
-            rewritten: set[str] = set()
-            while True:
-                try:
-                    await self._client.block_rm(key, force=True)
-                    return
-                except KuboError as exc:
-                    if "pinned" not in str(exc):
-                        raise
-                holder = await self._batch_holding(key)
-                if holder is None or holder in rewritten:
-                    return  # held by a pin that is not ours to change: it stays
-                rewritten.add(holder)
-                await self._drop_from_batch(holder, {key})
+            for key in wanted:
+                with contextlib.suppress(NotFound):  # no pin of its own (in a batch, or not pinned)
+                    await self._client.pin_rm(key)
+            old_index: list[str] = []
+            for root, batch in (await self._batch_roots()).items():
+                old_index += await self._drop_from_batch(root, batch, gone)
+            stayed = 0
+            for key in wanted:
+                stayed += not await self._remove_unpinned(key)  # held by a pin not ours to change: it stays
+            for block in old_index:
+                await self._remove_unpinned(block)  # a leaf another batch shares stays
+            return len(wanted) - stayed
 
-    async def _batch_holding(self, key: str) -> str | None:
-        """The pin batch root that holds ``key`` indirectly, or ``None`` (not held, or by another pin)."""
-        try:
-            pins = await self._client.pin_ls(key)
-        except NotFound:
-            return None
-        for pin in pins:
-            kind, _, through = pin.type.partition(" through ")
-            if kind == "indirect" and through:
-                root = cid_to_base58btc(through.strip())
-                if await self._batch_leaves(root) is not None:
-                    return root
-        return None
-
-    async def _batch_leaves(self, root: str) -> list[str] | None:
-        """The leaf CIDs of pin batch ``root``, or ``None`` when ``root`` is not a pin batch."""
-        try:
-            block = await self._client.block_get(root, offline=True)
-        except NotFound:
-            return None
-        return parse_root(block)
-
-    async def _batch_members(self, leaves: Sequence[str]) -> list[str]:
-        members: list[str] = []
-        for leaf in leaves:
-            members += parse_leaf(await self._client.block_get(leaf, offline=True))
-        return members
-
-    async def _drop_from_batch(self, root: str, keys: set[str]) -> None:
-        """Move pin batch ``root``'s pin to a new batch without ``keys``, then drop the old index blocks."""
-        leaves = await self._batch_leaves(root)
-        assert leaves is not None
-        members = await self._batch_members(leaves)
-        remaining = [m for m in members if m not in keys]
-        kept: set[str] = set()
-        if remaining:
-            batch = build_batch(remaining)
-            await self._import(batch.blocks, None)
-            await self._within_timeout(self._client.pin_update(root, batch.root), f"pin update of {root}")
-            kept = set(batch.blocks)
+    async def _drop_from_batch(self, root: str, batch: BatchRoot, gone: set[bytes]) -> list[str]:
+        """Take the multihashes ``gone`` out of batch ``root`` (moving its pin); return old index blocks to drop."""
+        candidates = {i for i in (batch.leaf_for(h) for h in gone) if i is not None}
+        if not candidates:
+            return []
+        leaves = {i: parse_leaf(await self._client.block_get(batch.leaves[i], offline=True)) for i in candidates}
+        new_root, blocks, dropped = without(batch, leaves, gone)
+        if not dropped:
+            return []  # none of them is in this batch
+        if new_root is None:
+            with contextlib.suppress(NotFound):
+                await self._client.pin_rm(root)
         else:
-            await self._client.pin_rm(root)
-        for old in (root, *leaves):
-            if old not in kept:
-                await self._remove_unpinned(old)
+            await self._import(blocks, None)
+            await self._within_timeout(self._client.pin_update(root, new_root), f"pin update of {root}")
+        return [root, *dropped]
 
-    async def _remove_unpinned(self, key: str) -> None:
-        """Remove block ``key`` unless something still pins it."""
+    async def _remove_unpinned(self, key: str) -> bool:
+        """Remove block ``key`` unless a pin still holds it; ``True`` when it is gone."""
         try:
             await self._client.block_rm(key, force=True)
         except KuboError as exc:
             if "pinned" not in str(exc):
                 raise
+            return False
+        return True
 
     # -- the whole pin set ------------------------------------------------------------------------
 
-    async def _pinned(self) -> tuple[list[str], dict[str, list[str]]]:
-        """Our blocks with pins of their own, sorted, and the pin batches (root → leaves).
+    async def _batch_roots(self) -> dict[str, BatchRoot]:
+        """The pin batches on the node (root CID → root), read from its recursive pins.
 
-        Recursive and direct pins with a codec this storage writes; UnixFS
-        (dag-pb) pins, such as the empty directory ``ipfs init`` pins, are the
-        node's, not ours.
+        Read afresh each time (root blocks only), so batches made by another
+        storage on the node count too.
         """
+        batches: dict[str, BatchRoot] = {}
+        for pin in await self._client.pin_ls(type="recursive"):
+            with contextlib.suppress(CIDError):  # CIDv0 and other forms are never ours
+                if cid_prefix(pin.cid).codec != DAG_CBOR:
+                    continue
+            try:
+                found = parse_root(await self._client.block_get(pin.cid, offline=True))
+            except NotFound:
+                continue  # unpinned and collected since the listing
+            if found is not None:
+                batches[pin.cid] = found
+        return batches
+
+    async def _pinned(self) -> list[str]:
+        """Every block with a pin of its own (direct or recursive, not a batch) or in a batch, sorted.
+
+        Only codecs this storage writes: UnixFS (dag-pb) pins, such as the
+        empty directory ``ipfs init`` pins, are the node's, not ours.
+        """
+        batches = await self._batch_roots()
         pins = await self._client.pin_ls(type="recursive")
         pins += await self._client.pin_ls(type="direct")
-        ours = set()
+        keys: set[str] = set()
         for pin in pins:
             with contextlib.suppress(CIDError):  # CIDv0 and other forms are never ours
-                if cid_prefix(pin.cid).codec in _CODECS:
-                    ours.add(pin.cid)
-        own: list[str] = []
-        batches: dict[str, list[str]] = {}
-        for cid in sorted(ours):
-            leaves = await self._batch_leaves(cid) if cid_prefix(cid).codec == DAG_CBOR else None
-            if leaves is None:
-                own.append(cid)
-            else:
-                batches[cid] = leaves
-        return own, batches
-
-    async def _all_keys(self) -> tuple[list[str], dict[str, list[str]]]:
-        """Every block we hold a pin for, own pins and batch members alike (sorted), and the batches."""
-        own, batches = await self._pinned()
-        keys = set(own)
-        for leaves in batches.values():
-            keys.update(await self._batch_members(leaves))
-        return sorted(keys), batches
+                if cid_prefix(pin.cid).codec in _CODECS and pin.cid not in batches:
+                    keys.add(pin.cid)
+        for batch in batches.values():
+            for leaf in batch.leaves:
+                with contextlib.suppress(NotFound):
+                    keys.update(m.cid for m in parse_leaf(await self._client.block_get(leaf, offline=True)))
+        return sorted(keys)
 
     async def items(self) -> AsyncIterator[tuple[str, bytes]]:
         """Iterate over the node's pinned dag-cbor/raw/dag-json blocks and pin batch members, by CID."""
         self._check_open()
-        keys, _ = await self._all_keys()
-        for cid in keys:
+        for cid in await self._pinned():
             try:
                 value = await self._client.block_get(cid, offline=True)
             except NotFound:
-                continue  # unpinned and collected since the listing
+                continue  # unpinned and collected since the listing, or erased from a batch
             yield cid, value
 
     async def merge(self, other: Storage) -> None:
@@ -329,15 +308,7 @@ class KuboStorage(Lifecycle):
     async def clear(self) -> None:
         """Unpin and drop every pinned block and pin batch of the node (see the module doc for the scope)."""
         self._check_open()
-        keys, batches = await self._all_keys()
-        async with self._pins_lock:
-            for root, leaves in batches.items():
-                with contextlib.suppress(NotFound):
-                    await self._client.pin_rm(root)
-                for block in (root, *leaves):
-                    await self._remove_unpinned(block)
-        for key in keys:
-            await self.delete(key)
+        await self.delete_many(await self._pinned())
 
     async def sync(self) -> None:
         """Nothing to commit: Kubo has stored each block when ``put`` returns."""

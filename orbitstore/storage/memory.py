@@ -39,6 +39,14 @@ class MemoryStorage(Lifecycle):
             count += 1
         return count
 
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Remove every key (through :meth:`delete`); return how many."""
+        count = 0
+        for key in keys:
+            await self.delete(key)
+            count += 1
+        return count
+
     async def get(self, key: str) -> bytes | None:
         """Return the value under ``key``, or ``None``."""
         self._check_open()

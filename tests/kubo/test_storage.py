@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from multiformats import CID
 
-from orbitstore.errors import CIDError, StorageClosed, StorageError, StorageTimeout
+from orbitstore.errors import CIDError, NotFound, StorageClosed, StorageError, StorageTimeout
 from orbitstore.kubo import KuboClient, KuboNode, KuboSwarm
-from orbitstore.storage.base import Storage, put_many
+from orbitstore.storage.base import BulkStorage, Storage, put_many
 from orbitstore.storage.kubo import BATCH_MIN, KuboStorage
 from orbitstore.storage.memory import MemoryStorage
 from tests.kubo._helpers import absent_cid, base32, cbor_block, cid_of
@@ -21,6 +21,7 @@ async def _pins(client: KuboClient, cid: str) -> list[str]:
 
 async def test_is_a_storage(node: KuboNode) -> None:
     assert isinstance(KuboStorage(node.client), Storage)
+    assert isinstance(KuboStorage(node.client), BulkStorage)
 
 
 async def test_put_get_delete(node: KuboNode) -> None:
@@ -140,36 +141,39 @@ async def _direct_and_recursive(client: KuboClient) -> dict[str, str]:
     return {p.cid: p.type for p in pins if p.cid.startswith("zdpu")}
 
 
-async def test_put_many_pins_link_free_blocks_with_one_batch(node: KuboNode) -> None:
+async def test_put_many_pins_every_block_with_one_batch(node: KuboNode) -> None:
     async with KuboStorage(node.client, offline=True) as storage:
         blocks = dict(cbor_block(kind="batch", i=i) for i in range(BATCH_MIN + 4))
         before = await _direct_and_recursive(node.client)
         assert await storage.put_many(blocks.items()) == len(blocks)
         added = {cid: kind for cid, kind in (await _direct_and_recursive(node.client)).items() if cid not in before}
         assert list(added.values()) == ["recursive"]  # one pin: the batch root, not one per block
-        for cid in blocks:
-            assert [p.type.split()[0] for p in await node.client.pin_ls(cid)] == ["indirect"]
+        for cid in blocks:  # linked by raw CIDs of their multihash: Kubo's pin commands match whole CIDs
+            with pytest.raises(NotFound):
+                await node.client.pin_ls(cid)
         assert {cid: data async for cid, data in storage.items()} == blocks  # members listed, index blocks not
-        assert await node.client.repo_gc() == []  # the batch keeps every member (orbitdb#1163)
+        assert await node.client.repo_gc() == []  # GC matches multihashes: the batch keeps every member (#1163)
         for cid, data in blocks.items():
             assert await storage.get(cid) == data
 
 
-async def test_put_many_pins_linking_blocks_directly(node: KuboNode) -> None:
-    """A block with links gets a direct pin: a recursive one would keep (and fetch) what it links to."""
+async def test_a_batch_does_not_hold_or_fetch_what_its_members_link_to(node: KuboNode) -> None:
+    """Entries linking to records share a batch with them; erasing a record still removes it for good."""
     async with KuboStorage(node.client, offline=True) as storage:
         record, record_data = cbor_block(kind="record")
-        missing = absent_cid()  # e.g. a record the sending peer erased
-        entries = dict(cbor_block(kind="entry", i=i, link=CID.decode(record)) for i in range(3))
+        missing = absent_cid()  # e.g. a record the sending peer erased: nobody has it
+        entries = dict(cbor_block(kind="entry", i=i, link=CID.decode(record)) for i in range(BATCH_MIN))
         entries.update([cbor_block(kind="entry", link=CID.decode(missing))])
-        plain = dict(cbor_block(kind="plain", i=i) for i in range(BATCH_MIN))
-        await storage.put_many([(record, record_data), *entries.items(), *plain.items()])  # no fetch of `missing`
-        pins = await _direct_and_recursive(node.client)
-        assert all(pins[cid] == "direct" for cid in entries)
-        await storage.delete(record)  # erasure: nothing but the record's own pin (its batch) held it
+        await storage.put_many([(record, record_data), *entries.items()])  # no fetch of `missing`: no stall
+        assert list((await _direct_and_recursive(node.client)).values()) == ["recursive"]
+        await storage.delete(record)  # erasure: the entries naming it do not keep it
         assert await storage.get(record) is None
+        await node.client.repo_gc()
         for cid, data in entries.items():
             assert await storage.get(cid) == data
+        await storage.put(record, record_data)  # stored again later: held by its own pin only
+        await storage.delete(record)
+        assert await storage.get(record) is None
 
 
 async def test_put_many_below_batch_size_pins_each_block(node: KuboNode) -> None:
@@ -177,7 +181,7 @@ async def test_put_many_below_batch_size_pins_each_block(node: KuboNode) -> None
         blocks = dict(cbor_block(kind="few", i=i) for i in range(3))
         await storage.put_many(blocks.items())
         pins = await _direct_and_recursive(node.client)
-        assert all(pins[cid] == "recursive" for cid in blocks)
+        assert all(pins[cid] == "direct" for cid in blocks)
         assert await storage.put_many([]) == 0
 
 
@@ -253,6 +257,32 @@ async def test_merge_uses_batches(node: KuboNode) -> None:
         pins = await _direct_and_recursive(node.client)
         assert not set(blocks) & set(pins)  # held by one batch, not pinned one by one
         assert {cid: data async for cid, data in storage.items()} == blocks
+
+
+async def test_delete_many_removes_own_pins_and_batch_members_with_one_block_rm(node: KuboNode) -> None:
+    async with KuboStorage(node.client, offline=True) as storage:
+        batched = dict(cbor_block(kind="many batched", i=i) for i in range(BATCH_MIN + 2))
+        single, single_data = cbor_block(kind="many single")
+        await storage.put_many(batched.items())
+        await storage.put(single, single_data)
+        gone = [single, *sorted(batched)[:3]]
+        assert await storage.delete_many([*gone, absent_cid()]) == 5  # a missing key counts as removed
+        for cid in gone:
+            assert await storage.get(cid) is None
+        assert {cid async for cid, _ in storage.items()} == set(sorted(batched)[3:])
+        assert await storage.delete_many([]) == 0
+
+
+async def test_a_batch_another_storage_made_is_found_when_deleting(node: KuboNode) -> None:
+    """The batches are scanned once; one made by another storage on the node later is found on a miss."""
+    async with KuboStorage(node.client, offline=True) as first, KuboStorage(node.client, offline=True) as second:
+        assert [pair async for pair in first.items()] == []  # first has scanned: no batches yet
+        blocks = dict(cbor_block(kind="other storage", i=i) for i in range(BATCH_MIN))
+        await second.put_many(blocks.items())
+        gone = sorted(blocks)[0]
+        await first.delete(gone)
+        assert await first.get(gone) is None
+        assert {cid async for cid, _ in first.items()} == set(sorted(blocks)[1:])
 
 
 async def test_put_pins_a_linking_block_directly(node: KuboNode) -> None:

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from orbitstore.errors import StorageClosed
-from orbitstore.storage import MemoryStorage, Storage
+from orbitstore.storage import ComposedStorage, LRUStorage, MemoryStorage, Storage
+from orbitstore.storage.base import BulkStorage, delete_many, put_many
 
 UNICODE_KEYS = ["ключ", "名前", "🔑-emoji", "e\u0301-combining", "zdpu" + "x" * 40, "tab\tand space"]
 
@@ -50,6 +51,23 @@ async def test_delete(storage: Storage) -> None:
     assert await collect(storage) == {"b": b"2"}
     await storage.sync()
     assert await storage.get("a") is None
+
+
+async def test_put_many_and_delete_many(storage: Storage) -> None:
+    """Through the helpers: one bulk call where the storage has it, one ``put``/``delete`` each otherwise."""
+    pairs = [(f"bulk-{i:03d}", i.to_bytes(2, "big") * 10) for i in range(300)]
+    assert await put_many(storage, iter(pairs)) == 300  # any iterable, read once
+    await storage.sync()
+    assert await collect(storage) == dict(pairs)
+    await delete_many(storage, (key for key, _ in pairs[:200]))
+    await delete_many(storage, ["never-there"])
+    await storage.sync()
+    assert await collect(storage) == dict(pairs[200:])
+
+
+def test_bulk_storages() -> None:
+    bulk = [MemoryStorage(), LRUStorage(), ComposedStorage(MemoryStorage(), MemoryStorage())]
+    assert all(isinstance(s, BulkStorage) for s in bulk)
 
 
 async def test_items_returns_every_pair_once(storage: Storage) -> None:

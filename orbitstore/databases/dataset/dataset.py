@@ -73,7 +73,7 @@ from orbitstore.encryption.reader_key import ReaderKey, reader_private_key
 from orbitstore.errors import DatabaseError, NotFound, SchemaError
 from orbitstore.identities import Identity
 from orbitstore.log import BlockFetcher, Entry
-from orbitstore.storage.base import put_many
+from orbitstore.storage.base import delete_many, put_many
 
 __all__ = ["DEFAULT_IMPORT_BATCH", "Dataset", "Progress"]
 
@@ -117,8 +117,9 @@ class Dataset(Database):
                 acl=acl,
                 nodes=acl.nodes.values(),
             )
-        for key in self._index.erased():  # idempotent: finishes an erasure interrupted by a crash
-            await self.store.blocks.delete(key)
+        erased = list(self._index.erased())
+        if erased:  # idempotent: finishes an erasure interrupted by a crash
+            await delete_many(self.store.blocks, erased)
 
     @property
     def encrypted(self) -> bool:
@@ -187,7 +188,7 @@ class Dataset(Database):
     async def _after_commit(self, entries: Iterable[Entry]) -> None:
         """Learn the keys sealed to this node; delete the blocks a new valid ERASE names."""
         acl = self._index.acl
-        erased = False
+        erased: list[str] = []
         for entry in entries:
             node = acl.nodes.get(entry.hash)
             if node is None:
@@ -195,10 +196,9 @@ class Dataset(Database):
             if self._read is not None and node.op.envelopes:
                 self._read.learn(entry.hash, node.op)
             if node.op.kind == ERASE and acl.valid.get(entry.hash, False):
-                for key in node.op.erased:
-                    await self.store.blocks.delete(key)
-                erased = True
+                erased += node.op.erased
         if erased:
+            await delete_many(self.store.blocks, erased)  # one call: Kubo checks pins once for all
             await self.store.blocks.sync()
 
     async def join_entry(self, entry: Entry, *, fetch: BlockFetcher | None = None) -> list[Entry]:
