@@ -14,7 +14,8 @@ still catches :class:`NotFound` and ``except TimeoutError`` still catches
     │   ├── SignatureError                  a signature does not verify
     │   └── IdentityError                   an identity block is malformed or unverified
     ├── AccessDenied (PermissionError)      a writer or reader lacks a capability
-    │   └── NotAuthorizedToRead             no key to read an encrypted record
+    │   ├── NotAuthorizedToRead             no key to read an encrypted record
+    │   └── Unauthorized                    an API request without the right bearer token
     ├── NotFound (KeyError)                 a block, entry, key or database is missing
     ├── StorageError                        the storage layer failed
     │   ├── StorageTimeout (TimeoutError)   a block did not arrive in time
@@ -29,7 +30,10 @@ still catches :class:`NotFound` and ``except TimeoutError`` still catches
     ├── AnchorError                         anchoring failed
     │   └── ReceiptInvalid (VerifyError)    a receipt does not verify, with the reason
     ├── EncryptionError                     encryption or decryption failed
-    └── ModelError                          mlbridge training, loading or provenance failures
+    ├── ModelError                          mlbridge training, loading or provenance failures
+    ├── InvalidRequest (ValueError)         an API request is malformed: wrong type, missing field, bad JSON
+    │   └── PayloadTooLarge                 a body over the daemon's size limit
+    └── NotAvailable (NotImplementedError)  the part behind an API call is not there (not installed, off)
 
 Errors are translated at the edges: Kubo errors become storage errors in the
 Kubo storage, errors become HTTP status codes in one daemon middleware, and
@@ -48,13 +52,16 @@ __all__ = [
     "EncodeError",
     "EncryptionError",
     "IdentityError",
+    "InvalidRequest",
     "KeystoreError",
     "KuboError",
     "LogError",
     "ModelError",
     "NotAuthorizedToRead",
+    "NotAvailable",
     "NotFound",
     "OrbitStoreError",
+    "PayloadTooLarge",
     "PeerBudgetExceeded",
     "ReceiptInvalid",
     "SchemaError",
@@ -63,6 +70,7 @@ __all__ = [
     "StorageError",
     "StorageTimeout",
     "SyncError",
+    "Unauthorized",
     "VerifyError",
 ]
 
@@ -177,3 +185,26 @@ class EncryptionError(OrbitStoreError):
 
 class ModelError(OrbitStoreError):
     """mlbridge could not train, load, predict or prove provenance."""
+
+
+class InvalidRequest(OrbitStoreError, ValueError):
+    """An API request is malformed: bad JSON, a field of the wrong type, a missing field."""
+
+
+class PayloadTooLarge(InvalidRequest):
+    """A request body is larger than the daemon accepts."""
+
+
+class NotAvailable(OrbitStoreError, NotImplementedError):
+    """The part of orbitstore behind an API call is not available here; ``part`` names it."""
+
+    def __init__(self, part: str, detail: str = "") -> None:
+        self.part = part
+        message = f"not available yet: {part}"
+        if detail:
+            message = f"{message} ({detail})"
+        super().__init__(message)
+
+
+class Unauthorized(AccessDenied):
+    """An API request carries no bearer token, or the wrong one."""

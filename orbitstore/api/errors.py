@@ -1,23 +1,17 @@
-"""Errors of the API layer, and the one table that maps every orbitstore error to an HTTP status.
+"""The one table that maps every orbitstore error to an HTTP status, and back.
 
-The API adds four errors to :mod:`orbitstore.errors` (they sit under
-:class:`~orbitstore.errors.OrbitStoreError` like every other)::
-
-    OrbitStoreError
-    ├── InvalidRequest (ValueError)        a request is malformed: wrong type, missing field, bad JSON
-    │   └── PayloadTooLarge                 a body over the daemon's size limit
-    ├── NotAvailable (NotImplementedError)  the part behind this call has not landed yet (dataset, sync, …)
-    └── AccessDenied
-        └── Unauthorized                    no bearer token, or the wrong one
-
-:func:`status_for` is used by the daemon's error middleware; :func:`error_from_wire`
-lets the HTTP client raise the same class the in-process API raises.
+The API's own errors (:class:`~orbitstore.errors.InvalidRequest`,
+:class:`~orbitstore.errors.PayloadTooLarge`, :class:`~orbitstore.errors.NotAvailable`,
+:class:`~orbitstore.errors.Unauthorized`) live in :mod:`orbitstore.errors`, in
+the one error tree, and are re-exported here. :func:`status_for` is used by
+the daemon's error middleware; :func:`error_from_wire` lets the HTTP client
+raise the same class the in-process API raises.
 """
 
 from __future__ import annotations
 
 from orbitstore import errors as _errors
-from orbitstore.errors import AccessDenied, OrbitStoreError
+from orbitstore.errors import InvalidRequest, NotAvailable, OrbitStoreError, PayloadTooLarge, Unauthorized
 
 __all__ = [
     "InvalidRequest",
@@ -27,29 +21,6 @@ __all__ = [
     "error_from_wire",
     "status_for",
 ]
-
-
-class InvalidRequest(OrbitStoreError, ValueError):
-    """A request is malformed: bad JSON, a field of the wrong type, a missing field."""
-
-
-class PayloadTooLarge(InvalidRequest):
-    """A request body is larger than the daemon accepts."""
-
-
-class NotAvailable(OrbitStoreError, NotImplementedError):
-    """The part of orbitstore behind this call has not landed yet; ``part`` names it."""
-
-    def __init__(self, part: str, detail: str = "") -> None:
-        self.part = part
-        message = f"not available yet: {part}"
-        if detail:
-            message = f"{message} ({detail})"
-        super().__init__(message)
-
-
-class Unauthorized(AccessDenied):
-    """The request carries no bearer token, or the wrong one."""
 
 
 # Most specific first: the first class an error is an instance of decides its status.
@@ -95,8 +66,6 @@ def _known() -> dict[str, type[OrbitStoreError]]:
         kind = getattr(_errors, name)
         if isinstance(kind, type) and issubclass(kind, OrbitStoreError):
             known[name] = kind
-    for kind in (InvalidRequest, PayloadTooLarge, Unauthorized):
-        known[kind.__name__] = kind
     return known
 
 
@@ -115,7 +84,7 @@ def error_from_wire(name: str, message: str, *, status: int, part: str | None = 
         kind = {
             400: InvalidRequest,
             401: Unauthorized,
-            403: AccessDenied,
+            403: _errors.AccessDenied,
             404: _errors.NotFound,
             413: PayloadTooLarge,
             422: InvalidRequest,
