@@ -20,6 +20,8 @@ map ↔ dict (str keys), tag 42 ↔ :class:`~orbitstore.codec.cid.CID`.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import struct
 from collections.abc import Mapping
@@ -92,6 +94,46 @@ def normalize(value: Any, _depth: int = 0) -> Any:
     raise EncodeError(f"{type(value).__name__} has no DAG-CBOR form")
 
 
+def _is_normal(value: Any, depth: int) -> bool:
+    """True when :func:`normalize` would return ``value`` unchanged (a decoded value, checked without copying).
+
+    ``False`` sends the caller down the full path, which explains what is wrong.
+    """
+    t = type(value)
+    if t is str or t is int or t is bytes or t is bool or value is None or t is CID:
+        return True
+    if depth > _MAX_DEPTH:
+        return False
+    if t is float:
+        return math.isfinite(value) and not (value.is_integer() and -_SAFE <= value <= _SAFE)
+    if t is dict:
+        if not _canonical_keys(tuple(value)):
+            return False
+        items: Any = value.values()
+    elif t is list:
+        items = value
+    else:
+        return False
+    for item in items:  # leaves inline: entries are mostly text
+        ti = type(item)
+        if ti is not str and ti is not int and ti is not bytes and not _is_normal(item, depth + 1):
+            return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_keys(keys: tuple[object, ...]) -> bool:
+    """True when every key is text and they are in DAG-CBOR order (cached: few key sets recur)."""
+    texts = [k for k in keys if type(k) is str]
+    if len(texts) != len(keys):
+        return False
+    try:
+        order = [_key_order(k) for k in texts]
+    except UnicodeEncodeError:
+        return False
+    return all(a < b for a, b in itertools.pairwise(order))
+
+
 def _checked_key(key: object) -> tuple[int, bytes]:
     if type(key) is not str:
         raise EncodeError(f"DAG-CBOR map keys must be text, not {type(key).__name__}")
@@ -157,7 +199,8 @@ def decode(data: bytes, *, strict: bool = True) -> Any:
     if not strict:
         return value
     try:
-        again = encode(value)
+        # Already in normal form (the usual case): re-encode it as it is, skipping normalize's copy.
+        again = dumps(value) if _is_normal(value, 0) else encode(value)
     except EncodeError as exc:
         raise _explain(data) or DecodeError(f"not DAG-CBOR: {exc}") from None
     if again != data:

@@ -79,6 +79,9 @@ def test_cid_links_are_tag_42() -> None:
         ("fb7ff8000000000000", "NaN"),
         ("fb7ff0000000000000", "NaN and infinities"),
         ("a2616201616101", "canonical order"),
+        ("81a2616201616101", "canonical order"),  # nested in a list
+        ("a16178a2616201616101", "canonical order"),  # nested in a map
+        ("81fb3ff0000000000000", "integral float"),  # nested
         ("a2616101616102", "duplicate"),
         ("a10102", "keys must be text"),
         ("9f01ff", "indefinite"),
