@@ -9,14 +9,17 @@ replicator start until B is synced and holds all N entries):
 ==========================  =========================================================================
 direct-memory               both stores in memory; heads on the memory hub; history on the direct path
 direct-disk                 the same with the embedded on-disk store (LMDB), the default store
+direct-two-processes        peer A in its own process (on-disk store, serving the direct path), peer B
+                            here (on-disk store), A given as a static peer: two peers as they run, each
+                            with its own interpreter; B opens the database by address (setup request)
 kubo-bitswap                A's blocks in Kubo node 0, B's in node 1 through ``KuboStorage`` (a join is
                             stored with one ``dag import`` and pinned by one pin batch); heads on
                             gossipsub, history over bitswap
 kubo-direct                 the same, history on the direct path
 ==========================  =========================================================================
 
-Both peers run in this one process (one event loop, two cores): the
-figures include the sender's work. A Kubo scenario whose 10k run is slower
+Except in ``direct-two-processes``, both peers run in this one process (one
+event loop, two cores): the figures include the sender's work. A Kubo scenario whose 10k run is slower
 than ``--kubo-budget`` seconds is not run at 100k; its 100k time is
 estimated from the 10k one (and marked so).
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import sys
 import tempfile
 import time
@@ -42,7 +46,7 @@ from orbitstore.storage.kubo import KuboStorage
 from orbitstore.store import OrbitStore
 from orbitstore.sync import DirectNode, KuboBlocks, KuboPubSub, MemoryHub, Replicator
 
-SCENARIOS = ("direct-memory", "direct-disk", "kubo-bitswap", "kubo-direct")
+SCENARIOS = ("direct-memory", "direct-disk", "direct-two-processes", "kubo-bitswap", "kubo-direct")
 _cpu_seconds: list[float] = []  # CPU time of the last timed run (the machine may be shared: wall time is noisy)
 
 
@@ -108,6 +112,48 @@ async def run_direct(n: int, *, disk: bool) -> float:
     return elapsed
 
 
+async def serve_writer(n: int) -> None:
+    """``--serve N``: peer A of ``direct-two-processes``: write N entries, serve them, wait for stdin to close."""
+    with tempfile.TemporaryDirectory(prefix="bench-sync-a-") as tmp:
+        async with orbitstore.open(Path(tmp), identity="a") as a, DirectNode() as node:
+            db = await a.open("bench", type="events")
+            for i in range(n):
+                await db.add(f"hello{i}")
+            node.serve(db.log)
+            heads = [h.hash for h in await db.heads()]
+            print(json.dumps({"endpoint": node.endpoint, "address": str(db.address), "heads": heads}), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes it
+
+
+async def run_two_processes(n: int) -> float:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--serve", str(n), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        ready = json.loads(await process.stdout.readline())
+        with tempfile.TemporaryDirectory(prefix="bench-sync-b-") as tmp:
+            async with orbitstore.open(Path(tmp), identity="b") as b, DirectNode(listen=False) as node:
+                for cid, block in (await node.fetch_setup(ready["endpoint"], address=ready["address"])).items():
+                    await b.blocks.put(cid, block)
+                db = await b.open(ready["address"])
+                replicator = Replicator(db, direct=node, direct_peers=[ready["endpoint"]], peer_poll_interval=0.05)
+                start, cpu = time.perf_counter(), time.process_time()
+                async with replicator:
+                    while True:
+                        if all([await db.log.has(h) for h in ready["heads"]]):
+                            break
+                        await asyncio.sleep(0.01)
+                    elapsed = time.perf_counter() - start
+                    _cpu_seconds.append(time.process_time() - cpu)
+                assert len(await db.log.values()) == n
+                assert replicator.stats().invalid == 0
+        return elapsed
+    finally:
+        process.stdin.close()
+        await process.wait()
+
+
 async def run_kubo(n: int, swarm: KuboSwarm, *, direct: bool) -> float:
     n0, n1 = swarm[0], swarm[1]
     async with AsyncExitStack() as stack:
@@ -145,6 +191,7 @@ async def main(sizes: list[int], only: set[str], kubo_budget: float) -> None:
     runners: dict[str, Callable[[int], Awaitable[float]]] = {
         "direct-memory": lambda n: run_direct(n, disk=False),
         "direct-disk": lambda n: run_direct(n, disk=True),
+        "direct-two-processes": run_two_processes,
     }
     async with AsyncExitStack() as stack:
         if any(s.startswith("kubo") for s in only):
@@ -176,7 +223,11 @@ if __name__ == "__main__":
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated entry counts")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
     parser.add_argument("--kubo-budget", type=float, default=60.0, help="seconds a 10k Kubo run may take to go on")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # peer A of direct-two-processes
     args = parser.parse_args()
+    if args.serve is not None:
+        asyncio.run(serve_writer(args.serve))
+        sys.exit(0)
     unknown = set(args.only.split(",")) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}")

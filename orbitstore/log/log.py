@@ -440,9 +440,10 @@ class Log:
                 raise AccessDenied(f"identity {identity.id} may not write to log {self.id} (entry {e.hash})")
 
         added = [e for e, _ in ordered]
-        # Shielded: once storing starts it finishes, so a cancelled join never leaves entries
-        # indexed (has() true) while the heads do not reach them.
-        await asyncio.shield(self._store_joined(added, entry, identity_blocks))
+        # Once storing starts it finishes, and the lock is held until it has: a cancelled join
+        # never leaves entries indexed (has() true) while the heads do not reach them, and
+        # aclose() never closes the storages under it.
+        await _uninterrupted(asyncio.ensure_future(self._store_joined(added, entry, identity_blocks)))
         return added
 
     async def _store_joined(self, added: list[Entry], head: Entry, identity_blocks: dict[str, bytes]) -> None:
@@ -497,6 +498,25 @@ class Log:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+async def _uninterrupted(task: asyncio.Future[None]) -> None:
+    """Wait for ``task`` to finish even when cancelled meanwhile; then re-raise the cancellation.
+
+    A failure of ``task`` itself is raised instead (the caller must learn that the work failed).
+    """
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as exc:
+            if task.done():  # shield() re-raises the task's own cancellation
+                raise
+            cancelled = exc
+            continue
+        if cancelled is not None:
+            raise cancelled
+        return
 
 
 def _stable_ascending(entries: list[Entry], key: Callable[[Entry], tuple[int, tuple[int, ...]]]) -> list[Entry]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import pytest
 
@@ -114,6 +115,45 @@ async def test_closed_log_refuses_writes() -> None:
     await log.aclose()
     with pytest.raises(LogError):
         await log.append(1)
+
+
+class _SlowBulkStorage(MemoryStorage):
+    """Entry storage whose bulk put takes a while and says when it has begun."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.storing = asyncio.Event()
+
+    async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
+        self.storing.set()
+        await asyncio.sleep(0.1)
+        return await super().put_many(pairs)
+
+
+async def test_a_join_cancelled_while_storing_finishes_before_close() -> None:
+    """Storing holds the log's lock to the end: close() waits for it, and no failure goes unseen."""
+    ids, (a, b) = await users("userA", "userB")
+    source = await new_log(ids, b)
+    for i in range(20):
+        await source.append(i)
+    storage = _SlowBulkStorage()
+    target = await Log.open(a, identities=ids, log_id="X", entry_storage=storage, heads_storage=MemoryStorage())
+    unseen: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unseen.append(context))
+    try:
+        (head,) = await source.heads()
+        task = asyncio.create_task(target.join_entry(head, fetch=source.entry_storage.get))
+        await storage.storing.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(await target.values()) == 20  # the cancelled join's storing ran to the end
+        await target.aclose()
+        await asyncio.sleep(0.15)
+        assert unseen == []
+    finally:
+        loop.set_exception_handler(None)
 
 
 async def test_cancelled_join_leaves_nothing_half_done() -> None:
