@@ -14,9 +14,10 @@ See ``docs/kubo.md``.
 
 from __future__ import annotations
 
-from orbitstore.kubo.client import KuboClient, Subscription, api_url_from_multiaddr
+from orbitstore.kubo.client import KuboClient, api_url_from_multiaddr
 from orbitstore.kubo.node import KuboNode, KuboSwarm, find_ipfs_binary, kubo_version
 from orbitstore.kubo.profile import apply_profile, profile_settings
+from orbitstore.kubo.subscription import Subscription
 from orbitstore.kubo.swarmkey import generate_swarm_key, parse_swarm_key, write_swarm_key
 from orbitstore.kubo.types import (
     BlockStat,

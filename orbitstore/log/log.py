@@ -19,6 +19,7 @@ from typing import Any
 from orbitstore.encryption.base import Encryption, EncryptionOption
 from orbitstore.errors import AccessDenied, DecodeError, LogError, NotFound, StorageError
 from orbitstore.identities import Identities, Identity
+from orbitstore.log._helpers import parents_first, stable_ascending, uninterrupted
 from orbitstore.log.access import AccessController, AllowAll
 from orbitstore.log.clock import Clock, descending_id_key
 from orbitstore.log.entry import Entry
@@ -174,7 +175,7 @@ class Log:
         # JS: heads.sort(sortFn).reverse() — a stable ascending sort, then reversed.
         if len(entries) < 2:
             return list(entries)
-        ascending = _stable_ascending(entries, self._sort_key)
+        ascending = stable_ascending(entries, self._sort_key)
         return ascending[::-1]
 
     async def clock(self) -> Clock:
@@ -195,7 +196,7 @@ class Log:
         start = list(self._heads) if roots is None else list(roots)
         key = self._sort_key
         heap: list[tuple[tuple[int, tuple[int, ...]], int, int, Entry]] = []
-        for i, e in enumerate(_stable_ascending(start, key)):
+        for i, e in enumerate(stable_ascending(start, key)):
             heap.append((key(e), 0, -i, e))
         heapq.heapify(heap)
         traversed: set[str] = set()
@@ -434,7 +435,7 @@ class Log:
             found = pending.get(h)
             return found[0] if found is not None else await self.get(h)
 
-        ordered = _parents_first(pending)
+        ordered = parents_first(pending)
         for e, identity in ordered:
             if not await self.access.can_append(e, identity, lookup):
                 raise AccessDenied(f"identity {identity.id} may not write to log {self.id} (entry {e.hash})")
@@ -443,7 +444,7 @@ class Log:
         # Once storing starts it finishes, and the lock is held until it has: a cancelled join
         # never leaves entries indexed (has() true) while the heads do not reach them, and
         # aclose() never closes the storages under it.
-        await _uninterrupted(asyncio.ensure_future(self._store_joined(added, entry, identity_blocks)))
+        await uninterrupted(asyncio.ensure_future(self._store_joined(added, entry, identity_blocks)))
         return added
 
     async def _store_joined(self, added: list[Entry], head: Entry, identity_blocks: dict[str, bytes]) -> None:
@@ -498,60 +499,6 @@ class Log:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-
-
-async def _uninterrupted(task: asyncio.Future[None]) -> None:
-    """Wait for ``task`` to finish even when cancelled meanwhile; then re-raise the cancellation.
-
-    A failure of ``task`` itself is raised instead (the caller must learn that the work failed).
-    """
-    cancelled: asyncio.CancelledError | None = None
-    while True:
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError as exc:
-            if task.done():  # shield() re-raises the task's own cancellation
-                raise
-            cancelled = exc
-            continue
-        if cancelled is not None:
-            raise cancelled
-        return
-
-
-def _stable_ascending(entries: list[Entry], key: Callable[[Entry], tuple[int, tuple[int, ...]]]) -> list[Entry]:
-    """Ascending by clock like JS ``sort(LastWriteWins)``: stable for equal clocks.
-
-    Our keys are descending (for min-heaps), so sort by the key reversed while
-    keeping the original order among equals: Python's sort is stable.
-    """
-    decorated = sorted(range(len(entries)), key=lambda i: key(entries[i]), reverse=True)
-    # reverse=True keeps equal items in original order in CPython's stable sort
-    return [entries[i] for i in decorated]
-
-
-def _parents_first(pending: dict[str, tuple[Entry, Identity]]) -> list[tuple[Entry, Identity]]:
-    """Order new entries so each comes after everything it points at (next and refs)."""
-    out: list[tuple[Entry, Identity]] = []
-    done: set[str] = set()
-    for root in sorted(pending, key=lambda h: pending[h][0].clock.time):
-        if root in done:
-            continue
-        stack: list[tuple[str, bool]] = [(root, False)]
-        while stack:
-            h, expanded = stack.pop()
-            if h in done:
-                continue
-            if expanded:
-                done.add(h)
-                out.append(pending[h])
-                continue
-            stack.append((h, True))
-            e = pending[h][0]
-            for p in (*e.next, *e.refs):
-                if p in pending and p not in done:
-                    stack.append((p, False))
-    return out
 
 
 def _time_id() -> str:

@@ -14,7 +14,7 @@ import asyncio
 
 from orbitstore.errors import KuboError, NotFound, StorageTimeout, SyncError
 from orbitstore.kubo.client import KuboClient
-from orbitstore.kubo.client import Subscription as KuboStream
+from orbitstore.kubo.subscription import Subscription as KuboStream
 from orbitstore.sync.transport import Message
 
 __all__ = ["KuboBlocks", "KuboPubSub", "KuboSubscription"]
