@@ -42,9 +42,10 @@ async def _read(ds: Dataset, record_id: str) -> dict[str, Any] | None:
 
 async def dataset_get(ds: Dataset, record_id: str) -> Item:
     """The live record ``record_id``."""
-    key = ds._index.lookup(record_id)  # the block key too, which Dataset.get does not return
-    if key is None:
+    located = await ds.locate(record_id)  # the block key too, which Dataset.get does not return
+    if located is None:
         raise NotFound(f"no record {record_id!r} in {ds.address}")
+    key = located.key
     if await ds.store.blocks.get(key) is None:
         raise NotFound(f"record {record_id!r}: its block {key} is missing (erased or not replicated)")
     value = await _read(ds, record_id)
@@ -59,7 +60,7 @@ async def dataset_page(ds: Dataset, *, offset: int, limit: int) -> tuple[list[It
     Slices the index rather than reading every earlier record, so a page costs
     its own size (records whose block is missing here are skipped).
     """
-    live = ds._index.live()
+    live = await ds.live()
     items = []
     for record in live[offset : offset + limit]:
         if await ds.store.blocks.get(record.key) is not None:
@@ -71,7 +72,7 @@ async def dataset_page(ds: Dataset, *, offset: int, limit: int) -> tuple[list[It
 
 async def dataset_items(ds: Dataset) -> AsyncIterator[Item]:
     """Every live record in the dataset's order."""
-    for record in ds._index.live():
+    for record in await ds.live():
         if await ds.store.blocks.get(record.key) is not None:
             value = await _read(ds, record.id)
             if value is not None:

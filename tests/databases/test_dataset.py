@@ -448,3 +448,19 @@ async def test_anchors_are_recorded() -> None:
         receipt = CID.parse(snap.table)  # type: ignore[arg-type]
         await db.record_anchor(snap.cid, receipt)
         assert await db.anchors() == {snap.cid: receipt}
+
+
+async def test_locate_and_live_name_each_record_block_and_entry() -> None:
+    async with peers("alice") as (a,):
+        db = await create(a)
+        first = await db.put("p1", {"age": 1})
+        await db.put("p2", {"age": 2})
+        second = await db.put("p1", {"age": 3})
+        located = await db.locate("p1")
+        assert located is not None and located.id == "p1" and located.entry == second != first
+        assert await a.blocks.get(located.key) is not None
+        assert [(r.id, r.entry) for r in await db.live()][-1] == ("p1", second)  # the dataset's order
+        assert [r.id for r in await db.live()] == [r.id for r in await db.all()]
+        await db.delete("p2")
+        assert await db.locate("p2") is None
+        assert [r.id for r in await db.live()] == ["p1"]

@@ -5,6 +5,7 @@ See ``docs/dataset.md`` and ``docs/snapshots.md``.
 
 from orbitstore.databases.dataset.acl import AclState, ControlState
 from orbitstore.databases.dataset.dataset import DEFAULT_IMPORT_BATCH, Dataset, Progress
+from orbitstore.databases.dataset.index import LiveRecord
 from orbitstore.databases.dataset.ops import CAPABILITIES, Op, parse_op
 from orbitstore.databases.dataset.records import Record
 from orbitstore.databases.dataset.schema import COLUMN_TYPES, Column, Schema
@@ -20,6 +21,7 @@ __all__ = [
     "ColumnData",
     "ControlState",
     "Dataset",
+    "LiveRecord",
     "Op",
     "Progress",
     "Record",

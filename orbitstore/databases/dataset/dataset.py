@@ -403,6 +403,14 @@ class Dataset(Database):
         """True when ``record_id`` is live."""
         return self._index.lookup(record_id) is not None
 
+    async def locate(self, record_id: str) -> LiveRecord | None:
+        """Where the live record ``record_id`` is: its block key and writing entry (``None``: absent or deleted)."""
+        return self._index.winner(record_id)
+
+    async def live(self) -> list[LiveRecord]:
+        """Every live record's id, block key and writing entry, in the dataset's order (no block is read)."""
+        return list(self._index.live())
+
     async def get(self, record_id: str) -> dict[str, Any] | None:
         """The row of ``record_id``, or ``None`` when absent or deleted.
 
