@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from orbitstore.anchoring.receipt import AnchorFacts
+from orbitstore.config import DEFAULT_MIN_CONFIRMATIONS
 from orbitstore.errors import ConfigError, ReceiptInvalid
 
 __all__ = ["VerifyPolicy", "check_confirmations", "check_policy"]
@@ -27,7 +28,7 @@ class VerifyPolicy:
     chain_id: int | None = None
     contracts: frozenset[str] = field(default_factory=frozenset)
     senders: frozenset[str] = field(default_factory=frozenset)
-    min_confirmations: int = 1
+    min_confirmations: int = DEFAULT_MIN_CONFIRMATIONS
 
     def __post_init__(self) -> None:
         if self.min_confirmations < 1:
@@ -43,7 +44,7 @@ class VerifyPolicy:
         chain_id: int | None = None,
         contracts: Iterable[str] = (),
         senders: Iterable[str] = (),
-        min_confirmations: int = 1,
+        min_confirmations: int = DEFAULT_MIN_CONFIRMATIONS,
     ) -> VerifyPolicy:
         """Build a policy from any iterables of addresses."""
         return cls(chain_id, frozenset(contracts), frozenset(senders), min_confirmations)

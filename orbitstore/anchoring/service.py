@@ -33,6 +33,12 @@ from orbitstore.anchoring.backends.base import AnchorBackend
 from orbitstore.anchoring.merkle import MerkleTree
 from orbitstore.anchoring.receipt import Receipt, batch_receipts
 from orbitstore.codec import CID
+from orbitstore.config import (
+    DEFAULT_ANCHOR_MAX_BATCH,
+    DEFAULT_ANCHOR_MAX_DELAY,
+    DEFAULT_ANCHOR_RETRIES,
+    DEFAULT_ANCHOR_RETRY_DELAY,
+)
 from orbitstore.errors import AnchorError, ConfigError, NotFound
 from orbitstore.storage.base import Storage
 
@@ -51,11 +57,11 @@ class AnchorerOptions:
     attempts of a failed backend call, ``retry_delay`` seconds apart (doubling).
     """
 
-    max_batch: int = 10_000
-    max_delay: float = 30.0
+    max_batch: int = DEFAULT_ANCHOR_MAX_BATCH
+    max_delay: float = DEFAULT_ANCHOR_MAX_DELAY
     meta: str = "orbitstore/anchor v1"
-    retries: int = 3
-    retry_delay: float = 2.0
+    retries: int = DEFAULT_ANCHOR_RETRIES
+    retry_delay: float = DEFAULT_ANCHOR_RETRY_DELAY
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.max_delay < 0 or self.retries < 0 or self.retry_delay < 0:

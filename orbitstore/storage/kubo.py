@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from typing import TypeVar
 
 from orbitstore.codec import CID, DAG_CBOR, write_car
+from orbitstore.config import DEFAULT_KUBO_TIMEOUT
 from orbitstore.errors import CIDError, KuboError, NotFound, StorageError, StorageTimeout
 from orbitstore.kubo._encoding import cid_prefix, cid_to_base58btc
 from orbitstore.kubo.client import KuboClient
@@ -78,7 +79,7 @@ class KuboStorage(Lifecycle):
         client: KuboClient,
         *,
         pin: bool = True,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_KUBO_TIMEOUT,
         offline: bool = False,
         owns_client: bool = False,
     ) -> None:

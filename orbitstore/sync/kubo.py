@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 
+from orbitstore.config import DEFAULT_KUBO_TIMEOUT
 from orbitstore.errors import KuboError, NotFound, StorageTimeout, SyncError
 from orbitstore.kubo.client import KuboClient
 from orbitstore.kubo.subscription import Subscription as KuboStream
@@ -98,7 +99,7 @@ class KuboBlocks:
     its blockstore, so a retried join finds them locally.
     """
 
-    def __init__(self, client: KuboClient, *, timeout: float = 10.0) -> None:
+    def __init__(self, client: KuboClient, *, timeout: float = DEFAULT_KUBO_TIMEOUT) -> None:
         self.client = client
         self._timeout = timeout
 

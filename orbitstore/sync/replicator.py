@@ -36,7 +36,18 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from orbitstore.config import DEFAULT_SYNC_FETCH_CONCURRENCY, MAX_BLOCK_SIZE
+from orbitstore.config import (
+    DEFAULT_ANNOUNCE_INTERVAL,
+    DEFAULT_DIRECT_RETRY,
+    DEFAULT_PEER_POLL_INTERVAL,
+    DEFAULT_PROGRESS_STEP,
+    DEFAULT_SYNC_CHUNK_BYTES,
+    DEFAULT_SYNC_CHUNK_ENTRIES,
+    DEFAULT_SYNC_FETCH_CONCURRENCY,
+    DEFAULT_SYNC_FETCH_TIMEOUT,
+    DEFAULT_SYNC_PREFETCH,
+    MAX_BLOCK_SIZE,
+)
 from orbitstore.errors import ConfigError, SyncError
 from orbitstore.sync._announce import _Announcing
 from orbitstore.sync._direct_client import _DirectClient
@@ -91,17 +102,17 @@ class Replicator(_Intake, _Joining, _DirectClient, _Announcing, _Status):
         blocks: BlockSource | None = None,
         direct: DirectPath | None = None,
         direct_peers: Sequence[str] = (),
-        announce_interval: float = 10.0,
-        peer_poll_interval: float = 1.0,
+        announce_interval: float = DEFAULT_ANNOUNCE_INTERVAL,
+        peer_poll_interval: float = DEFAULT_PEER_POLL_INTERVAL,
         budget: PeerBudget | None = None,
         fetch_concurrency: int = DEFAULT_SYNC_FETCH_CONCURRENCY,
-        fetch_timeout: float = 30.0,
+        fetch_timeout: float = DEFAULT_SYNC_FETCH_TIMEOUT,
         max_block_size: int = MAX_BLOCK_SIZE,
-        chunk_entries: int = 4096,
-        chunk_bytes: int = 64 * 1024 * 1024,
-        prefetch: int = 256,
-        direct_retry: float = 60.0,
-        progress_step: int = 256,
+        chunk_entries: int = DEFAULT_SYNC_CHUNK_ENTRIES,
+        chunk_bytes: int = DEFAULT_SYNC_CHUNK_BYTES,
+        prefetch: int = DEFAULT_SYNC_PREFETCH,
+        direct_retry: float = DEFAULT_DIRECT_RETRY,
+        progress_step: int = DEFAULT_PROGRESS_STEP,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if announce_interval <= 0 or peer_poll_interval <= 0 or fetch_timeout <= 0:
