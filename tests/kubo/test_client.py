@@ -165,7 +165,9 @@ async def test_subscription_iterates_and_closes(swarm: KuboSwarm) -> None:
                 received.append(message.data)
                 if len(received) == 3:
                     break
-        assert received == [b"m0", b"m1", b"m2"]
+        # Gossipsub validates messages concurrently and does not promise their order (a rare reorder
+        # made this test flaky when it compared lists).
+        assert sorted(received) == [b"m0", b"m1", b"m2"]
     finally:
         await sub.aclose()
         await sub.aclose()
