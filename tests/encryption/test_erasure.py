@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import orbitstore
 from orbitstore.codec import encode
 from orbitstore.databases.dataset import Dataset
 from orbitstore.databases.dataset.ops import erase_payload
@@ -121,3 +124,27 @@ async def test_a_record_written_again_after_erasure_is_a_new_record() -> None:
         await db.put("p1", {"age": 7})  # sealed with a fresh nonce: a new block, not the erased one
         assert await db.get("p1") == {"age": 7, "bmi": None, "name": None, "sick": None}
         assert encode(await db.get("p1")) == encode({"age": 7, "bmi": None, "name": None, "sick": None})
+
+
+async def test_opening_finishes_an_interrupted_erasure_and_skips_a_finished_one(tmp_path: Path) -> None:
+    async with orbitstore.open(tmp_path, identity="alice") as store:
+        db = await create(store)
+        await db.put("p1", {"age": 1})
+        await db.put("p2", {"age": 2})
+        key = db._index.lookup("p1")
+        assert key is not None
+        block = await store.blocks.get(key)
+        assert block is not None
+        await db.erase("p1")
+        assert await store.blocks.get(key) is None
+        address = str(db.address)
+        await store.blocks.put(key, block)  # the erased block again, as if its deletion had not happened
+    async with orbitstore.open(tmp_path, identity="alice") as store:
+        await store.open(address)
+        assert await store.blocks.get(key) == block  # the erasure pass was recorded as done: not run again
+        index = store.storage(f"db-index/{address.split('/')[-1]}")
+        await index.delete("erasures-done")  # a crash before the pass completed: nothing recorded
+    async with orbitstore.open(tmp_path, identity="alice") as store:
+        db = await store.open(address)
+        assert await store.blocks.get(key) is None  # opening finished it
+        assert await db.get("p2") == {"age": 2, "bmi": None, "name": None, "sick": None}

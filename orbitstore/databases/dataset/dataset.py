@@ -38,6 +38,7 @@ from orbitstore.databases.dataset._build import (
     Progress,
     RecordEncoder,
 )
+from orbitstore.databases.dataset._erasure import erase_blocks, finish_erasures
 from orbitstore.databases.dataset._grants import check_erase, record_blocks
 from orbitstore.databases.dataset._read_access import (
     check_granted_reader_key,
@@ -73,7 +74,7 @@ from orbitstore.encryption.reader_key import ReaderKey, reader_private_key
 from orbitstore.errors import DatabaseError, NotFound, SchemaError
 from orbitstore.identities import Identity
 from orbitstore.log import BlockFetcher, Entry
-from orbitstore.storage.base import delete_many, put_many
+from orbitstore.storage.base import put_many
 
 __all__ = ["DEFAULT_IMPORT_BATCH", "Dataset", "Progress"]
 
@@ -117,9 +118,7 @@ class Dataset(Database):
                 acl=acl,
                 nodes=acl.nodes.values(),
             )
-        erased = list(self._index.erased())
-        if erased:  # idempotent: finishes an erasure interrupted by a crash
-            await delete_many(self.store.blocks, erased)
+        await finish_erasures(self)  # an erasure a crash interrupted
 
     @property
     def encrypted(self) -> bool:
@@ -198,8 +197,7 @@ class Dataset(Database):
             if node.op.kind == ERASE and acl.valid.get(entry.hash, False):
                 erased += node.op.erased
         if erased:
-            await delete_many(self.store.blocks, erased)  # one call: Kubo checks pins once for all
-            await self.store.blocks.sync()
+            await erase_blocks(self, erased)
 
     async def join_entry(self, entry: Entry, *, fetch: BlockFetcher | None = None) -> list[Entry]:
         """Join a head from a peer with its missing history and record blocks (``fetch`` gets blocks by CID).
