@@ -304,16 +304,22 @@ class DirectNode:
         :class:`TimeoutError`. An endpoint outside ``allowed_hosts`` raises
         :class:`ConfigError`.
         """
+        if len(heads) > MAX_HEADS:
+            heads = list(heads)[:MAX_HEADS]
+        async with self._request(endpoint, Have(address, tuple(heads))) as stream:
+            yield stream
+
+    @contextlib.asynccontextmanager
+    async def _request(self, endpoint: str, message: Have | Setup) -> AsyncIterator[_Stream]:
+        """Connect to ``endpoint`` (one of ``allowed_hosts``), send ``message``, and stream the answer."""
         host, port = parse_endpoint(endpoint)
         if host not in self.allowed_hosts:
             raise ConfigError(f"endpoint host {host!r} is not in allowed_hosts")
-        if len(heads) > MAX_HEADS:
-            heads = list(heads)[:MAX_HEADS]
         async with asyncio.timeout(self._connect_timeout):
             reader, writer = await asyncio.open_connection(host, port)
         self._counts["exchanges"] += 1
         try:
-            writer.write(frame(encode_message(Have(address, tuple(heads)))))
+            writer.write(frame(encode_message(message)))
             await writer.drain()
             yield _Stream(self, reader)
         finally:
@@ -329,26 +335,14 @@ class DirectNode:
         otherwise the errors of :meth:`exchange`.
         """
         manifest_hash = Address.parse(address).manifest_hash
-        host, port = parse_endpoint(endpoint)
-        if host not in self.allowed_hosts:
-            raise ConfigError(f"endpoint host {host!r} is not in allowed_hosts")
-        async with asyncio.timeout(self._connect_timeout):
-            reader, writer = await asyncio.open_connection(host, port)
-        self._counts["exchanges"] += 1
-        try:
-            writer.write(frame(encode_message(Setup(address))))
-            await writer.drain()
-            blocks: list[DirectBlock] = []
-            async for item in _Stream(self, reader):
+        blocks: list[DirectBlock] = []
+        async with self._request(endpoint, Setup(address)) as stream:
+            async for item in stream:
                 if isinstance(item, DirectBlock):
                     if len(blocks) >= MAX_SETUP_BLOCKS:
                         raise SyncError(f"a setup answer holds more than {MAX_SETUP_BLOCKS} blocks")
                     blocks.append(item)
-            return check_setup(manifest_hash, blocks)
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        return check_setup(manifest_hash, blocks)
 
 
 class _FrameReader:
