@@ -289,25 +289,6 @@ class KuboClient:
             if out.get("Error"):
                 raise KuboError(f"Kubo block/rm {cid} failed: {out['Error']}")
 
-    async def block_rm_many(self, cids: Sequence[str], *, force: bool = False) -> dict[str, str]:
-        """Remove many blocks in one call; return ``{CID: Kubo's reason}`` for each block not removed.
-
-        Kubo checks the pins of all of them at once (one walk of the
-        recursive pins instead of one per block). A pinned block stays, with
-        a reason such as ``"pinned via <root>"``; with ``force`` a block that
-        is not there is not a failure.
-        """
-        if not cids:
-            return {}
-        params = [("arg", cid) for cid in cids] + [("force", _flag(force))]
-        failed: dict[str, str] = {}
-        for out in _json_lines(await self._call("block/rm", params), "block/rm"):
-            if out.get("Error"):
-                if not out.get("Hash"):  # the pin check itself failed: nothing was removed
-                    raise KuboError(f"Kubo block/rm failed: {out['Error']}")
-                failed[cid_to_base58btc(str(out["Hash"]))] = str(out["Error"])
-        return failed
-
     # -- pins -------------------------------------------------------------
 
     async def pin_add(self, *cids: str, recursive: bool = True, call_timeout: float | None = None) -> list[str]:

@@ -450,8 +450,7 @@ class Log:
     async def _store_joined(self, added: list[Entry], head: Entry, identity_blocks: dict[str, bytes]) -> None:
         # Order: blocks, then heads, then index. A crash in between leaves blocks that nothing
         # points at yet, or heads whose entries are not indexed: joining again repairs both.
-        if identity_blocks:
-            await put_many(self.identities.storage, identity_blocks.items())
+        await put_many(self.identities.storage, identity_blocks.items())
         await put_many(self.entry_storage, [(e.hash, e.bytes) for e in added])  # one write: Kubo pins it once
         for e in added:
             self._remember(e)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["BulkStorage", "Storage", "delete_many", "put_many"]
+__all__ = ["BulkStorage", "Storage", "delete_each", "delete_many", "put_each", "put_many"]
 
 
 @runtime_checkable
@@ -65,10 +65,10 @@ class Storage(Protocol):
 class BulkStorage(Storage, Protocol):
     """A :class:`Storage` that stores many pairs in one operation, cheaper than one ``put`` each.
 
-    The log stores a whole join this way, and Kubo pins a join's blocks with
-    one pin instead of one per block (and checks the pins of many deleted
-    blocks with one walk). Use :func:`put_many` and :func:`delete_many`, which
-    fall back to ``put`` and ``delete`` for a storage without them.
+    The log stores a whole join this way, Kubo pins a join's blocks with one
+    pin instead of one per block, and rewrites each pin batch once for many
+    deleted blocks. Use :func:`put_many` and :func:`delete_many`, which fall
+    back to ``put`` and ``delete`` for a storage without them.
     """
 
     async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
@@ -88,6 +88,19 @@ async def put_many(storage: Storage, pairs: Iterable[tuple[str, bytes]]) -> int:
     """Store ``pairs`` in ``storage``: one :meth:`BulkStorage.put_many` call when it has one, else ``put`` each."""
     if isinstance(storage, BulkStorage):
         return await storage.put_many(pairs)
+    return await put_each(storage, pairs)
+
+
+async def delete_many(storage: Storage, keys: Iterable[str]) -> None:
+    """Remove ``keys`` from ``storage``: one :meth:`BulkStorage.delete_many` call if it has one, else ``delete``."""
+    if isinstance(storage, BulkStorage):
+        await storage.delete_many(keys)
+    else:
+        await delete_each(storage, keys)
+
+
+async def put_each(storage: Storage, pairs: Iterable[tuple[str, bytes]]) -> int:
+    """``put`` every pair, one call each; return how many (the plain form of :meth:`BulkStorage.put_many`)."""
     count = 0
     for key, value in pairs:
         await storage.put(key, value)
@@ -95,10 +108,10 @@ async def put_many(storage: Storage, pairs: Iterable[tuple[str, bytes]]) -> int:
     return count
 
 
-async def delete_many(storage: Storage, keys: Iterable[str]) -> None:
-    """Remove ``keys`` from ``storage``: one :meth:`BulkStorage.delete_many` call if it has one, else ``delete``."""
-    if isinstance(storage, BulkStorage):
-        await storage.delete_many(keys)
-        return
+async def delete_each(storage: Storage, keys: Iterable[str]) -> int:
+    """``delete`` every key, one call each; return how many (the plain form of :meth:`BulkStorage.delete_many`)."""
+    count = 0
     for key in keys:
         await storage.delete(key)
+        count += 1
+    return count

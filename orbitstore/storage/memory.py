@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 
 from orbitstore.storage._lifecycle import Lifecycle, copy_pairs
-from orbitstore.storage.base import Storage
+from orbitstore.storage.base import Storage, delete_each, put_each
 
 __all__ = ["MemoryStorage"]
 
@@ -33,19 +33,11 @@ class MemoryStorage(Lifecycle):
 
     async def put_many(self, pairs: Iterable[tuple[str, bytes]]) -> int:
         """Store every pair (through :meth:`put`, so subclasses such as the LRU evict as usual)."""
-        count = 0
-        for key, value in pairs:
-            await self.put(key, value)
-            count += 1
-        return count
+        return await put_each(self, pairs)
 
     async def delete_many(self, keys: Iterable[str]) -> int:
         """Remove every key (through :meth:`delete`); return how many."""
-        count = 0
-        for key in keys:
-            await self.delete(key)
-            count += 1
-        return count
+        return await delete_each(self, keys)
 
     async def get(self, key: str) -> bytes | None:
         """Return the value under ``key``, or ``None``."""
