@@ -29,6 +29,7 @@ from orbitstore.config import DEFAULT_KUBO_TIMEOUT
 from orbitstore.errors import CIDError, KuboError, NotFound, StorageError, StorageTimeout
 from orbitstore.kubo._encoding import cid_prefix, cid_to_base58btc
 from orbitstore.kubo.client import KuboClient
+from orbitstore.kubo.types import Pin
 from orbitstore.storage._lifecycle import Lifecycle, copy_pairs
 from orbitstore.storage._pin_batch import BatchRoot, build_batch, parse_leaf, parse_root, without
 from orbitstore.storage.base import Storage
@@ -252,17 +253,18 @@ class KuboStorage(Lifecycle):
 
     # -- the whole pin set ------------------------------------------------------------------------
 
-    async def _batch_roots(self) -> dict[str, BatchRoot]:
-        """The pin batches on the node (root CID → root), read from its recursive pins.
+    async def _batch_roots(self, recursive: list[Pin] | None = None) -> dict[str, BatchRoot]:
+        """The pin batches on the node (root CID → root), read from its ``recursive`` pins (listed when not given).
 
         Read afresh each time (root blocks only), so batches made by another
         storage on the node count too.
         """
+        if recursive is None:
+            recursive = await self._client.pin_ls(type="recursive")
         batches: dict[str, BatchRoot] = {}
-        for pin in await self._client.pin_ls(type="recursive"):
-            with contextlib.suppress(CIDError):  # CIDv0 and other forms are never ours
-                if cid_prefix(pin.cid).codec != DAG_CBOR:
-                    continue
+        for pin in recursive:
+            if _codec(pin.cid) != DAG_CBOR:
+                continue
             try:
                 found = parse_root(await self._client.block_get(pin.cid, offline=True))
             except NotFound:
@@ -277,14 +279,10 @@ class KuboStorage(Lifecycle):
         Only codecs this storage writes: UnixFS (dag-pb) pins, such as the
         empty directory ``ipfs init`` pins, are the node's, not ours.
         """
-        batches = await self._batch_roots()
-        pins = await self._client.pin_ls(type="recursive")
-        pins += await self._client.pin_ls(type="direct")
-        keys: set[str] = set()
-        for pin in pins:
-            with contextlib.suppress(CIDError):  # CIDv0 and other forms are never ours
-                if cid_prefix(pin.cid).codec in _CODECS and pin.cid not in batches:
-                    keys.add(pin.cid)
+        recursive = await self._client.pin_ls(type="recursive")
+        batches = await self._batch_roots(recursive)
+        pins = recursive + await self._client.pin_ls(type="direct")
+        keys = {pin.cid for pin in pins if _codec(pin.cid) in _CODECS and pin.cid not in batches}
         for batch in batches.values():
             for leaf in batch.leaves:
                 with contextlib.suppress(NotFound):
@@ -322,6 +320,14 @@ class KuboStorage(Lifecycle):
         self._closed = True
         if self._owns_client:
             await self._client.aclose()
+
+
+def _codec(cid: str) -> int | None:
+    """The multicodec of CIDv1 text, or ``None`` for any other form (CIDv0 and the like are never ours)."""
+    try:
+        return cid_prefix(cid).codec
+    except CIDError:
+        return None
 
 
 def _codec_of(key: str) -> str:
