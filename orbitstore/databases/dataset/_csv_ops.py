@@ -91,10 +91,11 @@ async def import_lines(
         if c.name not in positions and not c.nullable:
             raise SchemaError(f"column {c.name!r} is not nullable but the CSV has no such column")
     id_at = positions[id_column] if id_column is not None else None
-    parse = _BatchParser(iter(lines), slots, id_at, id_column, len(header), secrets.token_hex(8), batch_size)
+    batches = _parse_batches(iter(lines), slots, id_at, id_column, len(header), batch_size)
+    nothing: list[tuple[str, dict[str, Any]]] = []  # what next() returns once the batches are over
     done = 0
     while True:
-        batch = await asyncio.to_thread(parse.next_batch, done)  # CSV reading and field parsing: off the loop
+        batch = await asyncio.to_thread(next, batches, nothing)  # CSV reading and field parsing: off the loop
         if not batch:
             return done
         await write_rows(ds, batch, base=done, wire=True)
@@ -102,52 +103,40 @@ async def import_lines(
         await report(progress, done, total)
 
 
-class _BatchParser:
-    """Reads and parses CSV lines into ``(record id, wire row)`` batches (run in a worker thread)."""
-
-    def __init__(
-        self,
-        lines: Iterator[list[str]],
-        slots: list[tuple[str, int | None, Callable[[str], Any]]],
-        id_at: int | None,
-        id_column: str | None,
-        width: int,
-        prefix: str,
-        size: int,
-    ) -> None:
-        self._lines = lines
-        self._slots = slots
-        self._id_at = id_at
-        self._id_column = id_column
-        self._width = width
-        self._prefix = prefix
-        self._size = size
-        self._number = 0  # lines read so far (the header is line 1)
-
-    def next_batch(self, done: int) -> list[tuple[str, dict[str, Any]]]:
-        """Up to ``size`` rows; ``done`` rows were returned before. Empty at the end of the file."""
-        batch: list[tuple[str, dict[str, Any]]] = []
-        for fields in self._lines:
-            self._number += 1
-            line = self._number + 1
-            if len(fields) != self._width:
-                if not fields:
-                    continue
-                raise SchemaError(f"CSV line {line}: {len(fields)} fields, the header has {self._width}")
-            try:
-                row = {name: (parse(fields[at]) if at is not None else None) for name, at, parse in self._slots}
-            except SchemaError as exc:
-                raise SchemaError(f"CSV line {line}: {exc}") from None
-            if self._id_at is not None:
-                record_id = fields[self._id_at]
-                if not record_id:
-                    raise SchemaError(f"CSV line {line}: empty id column {self._id_column!r}")
-            else:
-                record_id = f"{self._prefix}-{done + len(batch):08d}"
-            batch.append((record_id, row))
-            if len(batch) >= self._size:
-                break
-        return batch
+def _parse_batches(
+    lines: Iterator[list[str]],
+    slots: list[tuple[str, int | None, Callable[[str], Any]]],
+    id_at: int | None,
+    id_column: str | None,
+    width: int,
+    size: int,
+) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    """Read and parse CSV lines into batches of ``(record id, wire row)``, ``size`` at most (run in a thread)."""
+    prefix = secrets.token_hex(8)
+    done = 0
+    batch: list[tuple[str, dict[str, Any]]] = []
+    for number, fields in enumerate(lines):
+        if len(fields) != width:
+            if not fields:
+                continue
+            raise SchemaError(f"CSV line {number + 2}: {len(fields)} fields, the header has {width}")
+        try:
+            row = {name: (parse(fields[at]) if at is not None else None) for name, at, parse in slots}
+        except SchemaError as exc:
+            raise SchemaError(f"CSV line {number + 2}: {exc}") from None
+        if id_at is not None:
+            record_id = fields[id_at]
+            if not record_id:
+                raise SchemaError(f"CSV line {number + 2}: empty id column {id_column!r}")
+        else:
+            record_id = f"{prefix}-{done + len(batch):08d}"
+        batch.append((record_id, row))
+        if len(batch) >= size:
+            yield batch
+            done += len(batch)
+            batch = []
+    if batch:
+        yield batch
 
 
 async def export_csv(ds: Dataset, target: csvio.CsvSource, *, id_header: str | None = None) -> int:
